@@ -1,0 +1,108 @@
+"""eakte: the embeddable electronic file (e-Akte) for German public agencies.
+
+Example:
+    >>> import eakte, tempfile
+    >>> with eakte.open(tempfile.mkdtemp()) as store, store.session() as s:
+    ...     _ = s.add_plan_unit("020", "Personal")
+    ...     akte = s.create_akte("020", "Stellenbesetzung Bauamt")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eakte.aktenzeichen import AktenzeichenPattern
+from eakte.errors import (
+    AccessDenied,
+    AdapterContractError,
+    AdapterError,
+    ArchiveImportError,
+    BackendUnavailable,
+    EakteError,
+    ExportError,
+    IntegrityError,
+    InvalidInput,
+    NotFoundError,
+    Problem,
+    SchemaVersionError,
+    SearchError,
+    StateConflict,
+    StorageError,
+    StoreExistsError,
+    UnsafeContent,
+)
+from eakte.model import (
+    Akte,
+    AktenplanUnit,
+    AuditEvent,
+    Document,
+    Principal,
+    Rendition,
+    Version,
+    Vorgang,
+)
+from eakte.session import Session
+from eakte.storage import BlobInfo, BlobStore, LocalBlobStore, MemoryBlobStore
+from eakte.store import Store, init, open
+from eakte.types import (
+    AkteStatus,
+    Confidentiality,
+    DisposalDecision,
+    DocumentKind,
+)
+from eakte.verify import VerifyReport
+
+__all__ = [
+    "AccessDenied",
+    "AdapterContractError",
+    "AdapterError",
+    "Akte",
+    "AkteStatus",
+    "AktenplanUnit",
+    "AktenzeichenPattern",
+    "ArchiveImportError",
+    "AuditEvent",
+    "BackendUnavailable",
+    "BlobInfo",
+    "BlobStore",
+    "Confidentiality",
+    "DisposalDecision",
+    "Document",
+    "DocumentKind",
+    "EakteError",
+    "ExportError",
+    "IntegrityError",
+    "InvalidInput",
+    "LocalBlobStore",
+    "MemoryBlobStore",
+    "NotFoundError",
+    "Principal",
+    "Problem",
+    "Rendition",
+    "SchemaVersionError",
+    "SearchError",
+    "Session",
+    "StateConflict",
+    "StorageError",
+    "Store",
+    "StoreExistsError",
+    "UnsafeContent",
+    "VerifyReport",
+    "Version",
+    "Vorgang",
+    "init",
+    "open",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            return version("eakte")
+        except PackageNotFoundError:  # running from a source tree
+            from eakte._version import __version__  # noqa: PLC0415
+
+            return __version__
+    raise AttributeError(f"module 'eakte' has no attribute {name!r}")

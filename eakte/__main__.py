@@ -1,0 +1,5 @@
+"""Run the command line interface: ``python -m eakte``."""
+
+from eakte.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Demo data: a realistic Kreisverwaltung with Akten, Vorgänge and German documents."""

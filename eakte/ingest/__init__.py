@@ -1,0 +1,1 @@
+"""Ingest: reading sources, MIME sniffing and limits for content entering the store."""

@@ -1,0 +1,132 @@
+"""Normalise what callers file (bytes, paths, binary streams) into named byte streams."""
+
+from __future__ import annotations
+
+import io
+import os
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from eakte.errors import InvalidInput
+
+__all__ = ["ContentSource", "Source", "clean_filename", "expand_paths", "open_source"]
+
+#: What callers may file: raw bytes, a filesystem path, or a readable binary stream.
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
+
+_MAX_FILENAME = 255
+
+
+def clean_filename(name: str) -> str:
+    """Return a safe original file name: last path component, no control characters.
+
+    Raises:
+        InvalidInput: nothing usable remains.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    if base in {"", ".", ".."}:
+        raise InvalidInput(f"unusable file name {name!r}")
+    if len(base) > _MAX_FILENAME:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: _MAX_FILENAME - len(ext) - 1] + dot + ext) if dot else base[:_MAX_FILENAME]
+    return base
+
+
+@dataclass
+class ContentSource:
+    """A source ready to be read once: its stream, original file name and known size."""
+
+    stream: BinaryIO
+    filename: str
+    size: int | None
+    close: bool
+
+    def __enter__(self) -> ContentSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.close:
+            self.stream.close()
+
+
+def open_source(source: Source, *, filename: str | None = None) -> ContentSource:
+    """Open ``source`` for reading.
+
+    Args:
+        source: bytes, a path, or a readable binary stream.
+        filename: the original file name to record; defaults to the path's name.
+
+    Raises:
+        InvalidInput: the path is missing, not a regular file, unreadable or empty.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if not data:
+            raise InvalidInput("refusing to file empty content")
+        return ContentSource(io.BytesIO(data), clean_filename(filename or "document"),
+                             len(data), True)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+        if not path.is_file():
+            raise InvalidInput(f"{str(path)!r} is not a regular file")
+        if st.st_size == 0:
+            raise InvalidInput(f"{str(path)!r} is empty; refusing to file an empty document")
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+        return ContentSource(stream, clean_filename(filename or path.name), st.st_size, True)
+    if hasattr(source, "read"):
+        name = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "document"
+        return ContentSource(source, clean_filename(name), None, False)
+    raise TypeError(f"cannot file a {type(source).__name__}; pass bytes, a path or a stream")
+
+
+def expand_paths(paths: list[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Yield each path; a directory yields every regular file below it, sorted.
+
+    Raises:
+        InvalidInput: a path does not exist.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            raise InvalidInput(f"{str(path)!r} does not exist")
+
+
+class ChainedReader(io.RawIOBase):
+    """A readable stream that yields ``head`` and then the rest of ``tail``."""
+
+    def __init__(self, head: bytes, tail: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head.nbytes:
+            n = min(len(buffer), self._head.nbytes)
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n

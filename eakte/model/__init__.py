@@ -1,0 +1,70 @@
+"""SQLAlchemy models of the records domain and the guard that keeps history immutable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+
+from eakte.errors import StateConflict
+from eakte.model.akte import Akte, ExternalRef
+from eakte.model.aktenplan import AktenplanUnit, AktenzeichenCounter
+from eakte.model.audit import AuditEvent, AuditHead
+from eakte.model.base import Base
+from eakte.model.document import Document
+from eakte.model.principal import Principal, Setting
+from eakte.model.version import Rendition, Version
+from eakte.model.vorgang import Vorgang
+
+__all__ = [
+    "IMMUTABLE_TABLES",
+    "Akte",
+    "AktenplanUnit",
+    "AktenzeichenCounter",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Document",
+    "ExternalRef",
+    "Principal",
+    "Rendition",
+    "Setting",
+    "Version",
+    "Vorgang",
+    "install_immutability_guard",
+]
+
+#: Tables whose rows are insert-only (also enforced by database triggers).
+IMMUTABLE_TABLES: tuple[str, ...] = ("versions", "renditions", "audit_events")
+_IMMUTABLE_CLASSES = (Version, Rendition, AuditEvent)
+
+
+def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, _IMMUTABLE_CLASSES):
+            raise StateConflict(f"{type(obj).__name__} rows are immutable and cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, _IMMUTABLE_CLASSES) and session.is_modified(obj):
+            raise StateConflict(f"{type(obj).__name__} rows are immutable and cannot be changed")
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in IMMUTABLE_TABLES:
+        raise StateConflict(f"rows of {name!r} are immutable; UPDATE and DELETE are refused")
+
+
+def install_immutability_guard(session_class: type[OrmSession]) -> None:
+    """Make ``session_class`` refuse UPDATE and DELETE of versions, renditions and audit rows.
+
+    Args:
+        session_class: an ORM session class, e.g. from ``sessionmaker``.
+    """
+    if not event.contains(session_class, "before_flush", _before_flush):
+        event.listen(session_class, "before_flush", _before_flush)
+        event.listen(session_class, "do_orm_execute", _do_orm_execute)

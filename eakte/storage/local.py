@@ -1,0 +1,349 @@
+"""Keep blobs as read-only files in a content-addressed folder on the local file system.
+
+Layout: ``root/<sha[:2]>/<sha[2:]>`` for finished blobs and ``root/tmp/`` for writes in
+progress. A blob only ever appears under its final name through one atomic ``os.replace``
+of a fully written and fsynced temporary file, so readers never see partial content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from eakte.errors import InvalidInput, NotFoundError, StorageError, UnsafeContent
+from eakte.storage.base import BlobInfo
+
+__all__ = ["LocalBlobStore"]
+
+CHUNK_SIZE: Final = 1024 * 1024
+"""How many bytes ``put`` reads from its stream at a time."""
+
+_SHA256: Final = re.compile(r"[0-9a-f]{64}")
+_FANOUT: Final = re.compile(r"[0-9a-f]{2}")
+_REST: Final = re.compile(r"[0-9a-f]{62}")
+_READ_ONLY: Final = 0o444
+_WRITABLE: Final = 0o644
+_TEMP_DIR: Final = "tmp"
+
+
+def _check_sha256(value: str) -> str:
+    """Return ``value`` if it is a blob address, else raise.
+
+    Shared by every built-in backend; it runs before any path or key is built.
+
+    Raises:
+        InvalidInput: ``value`` is not exactly 64 lowercase hex characters.
+    """
+    if not isinstance(value, str) or _SHA256.fullmatch(value) is None:
+        raise InvalidInput(
+            f"malformed blob address {value!r:.80}: expected a SHA-256 as 64 lowercase hex "
+            "characters"
+        )
+    return value
+
+
+def _check_max_size(max_size: int | None) -> None:
+    """Reject a negative size limit (programmer misuse, hence ValueError)."""
+    if max_size is not None and max_size < 0:
+        raise ValueError(f"max_size must be None or >= 0, not {max_size}")
+
+
+def _too_large(max_size: int) -> UnsafeContent:
+    """Return the error for a stream longer than ``max_size`` bytes."""
+    return UnsafeContent(
+        f"content is larger than the limit of {max_size} bytes; nothing was stored"
+    )
+
+
+@contextlib.contextmanager
+def _storage_errors(message: str) -> Iterator[None]:
+    """Re-raise any ``OSError`` inside the block as :class:`StorageError` with ``message``."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(f"{message}: {exc.strerror or exc}") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    """Flush a directory's entries to disk (a no-op on Windows, which cannot open folders)."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> bool:
+    """Make ``path`` writable and unlink it; return False if it was already gone."""
+    try:
+        os.chmod(path, _WRITABLE)
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``, looping over short writes."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class LocalBlobStore:
+    """A :class:`~eakte.storage.BlobStore` in a folder, one read-only file per blob.
+
+    Example::
+
+        blobs = LocalBlobStore("/srv/eakte/blobs")
+        info = blobs.put_bytes(b"%PDF-1.7 ...")
+        with blobs.open(info.sha256) as f:
+            data = f.read()
+
+    ``put`` never overwrites: if a file already sits at the final address it is kept as is,
+    even if it was damaged on disk. Such corruption is found by ``eakte verify``, which
+    re-hashes stored blobs, not by ``put``.
+
+    Args:
+        root: the folder to keep blobs in; it and ``root/tmp`` are created if missing.
+        fsync: flush files and folders to disk before ``put`` returns. Only switch this off
+            for throw-away stores (tests, benchmarks): a crash may then lose acknowledged blobs.
+
+    Raises:
+        StorageError: the folders cannot be created.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self._root: Final = Path(root).absolute()
+        self._tmp: Final = self._root / _TEMP_DIR
+        self._fsync: Final = fsync
+        with _storage_errors(f"cannot create blob folder {self._tmp}"):
+            self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self._root)!r})"
+
+    @property
+    def root(self) -> Path:
+        """The absolute folder holding the blobs."""
+        return self._root
+
+    def path_for(self, sha256: str) -> Path:
+        """Return the final file path of a blob, whether it exists or not.
+
+        Args:
+            sha256: the blob address.
+
+        Returns:
+            ``root/<sha256[:2]>/<sha256[2:]>``.
+
+        Raises:
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+        """
+        sha256 = _check_sha256(sha256)
+        return self._root / sha256[:2] / sha256[2:]
+
+    def put(self, stream: BinaryIO, *, max_size: int | None = None) -> BlobInfo:
+        """Store the bytes read from ``stream`` (from its current position to its end).
+
+        Args:
+            stream: a readable binary stream; read in chunks of ``CHUNK_SIZE`` bytes.
+            max_size: refuse content longer than this many bytes.
+
+        Returns:
+            The address and size; ``created`` is False if the blob was already stored.
+
+        Raises:
+            UnsafeContent: the stream is longer than ``max_size``; nothing is stored.
+            StorageError: the file system failed; nothing is stored under the address.
+        """
+        _check_max_size(max_size)
+        with _storage_errors(f"cannot create a temporary file in {self._tmp}"):
+            fd, name = tempfile.mkstemp(prefix="put-", suffix=".tmp", dir=self._tmp)
+        temp = Path(name)
+        try:
+            try:
+                sha256, size = self._fill(fd, temp, stream, max_size)
+            finally:
+                with _storage_errors(f"cannot close temporary file {temp}"):
+                    os.close(fd)
+            final = self.path_for(sha256)
+            with _storage_errors(f"cannot check for blob file {final}"):
+                if final.exists():
+                    _remove(temp)
+                    return BlobInfo(sha256=sha256, size=size, created=False)
+            self._commit(temp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _remove(temp)
+            raise
+        return BlobInfo(sha256=sha256, size=size, created=True)
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        """Store ``data``; see :meth:`put`.
+
+        Raises:
+            StorageError: the file system failed.
+        """
+        return self.put(io.BytesIO(data))
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Return the blob as a binary file opened for reading; the caller closes it.
+
+        Raises:
+            NotFoundError: no such blob.
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+            StorageError: the file exists but cannot be opened.
+        """
+        path = self.path_for(sha256)
+        try:
+            return path.open("rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(kind="Blob", key=sha256) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot open blob file {path}: {exc.strerror or exc}") from exc
+
+    def exists(self, sha256: str) -> bool:
+        """Return True if the blob is stored.
+
+        Raises:
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+            StorageError: the file system cannot tell (e.g. permissions).
+        """
+        path = self.path_for(sha256)
+        with _storage_errors(f"cannot check for blob file {path}"):
+            return path.is_file()
+
+    def size(self, sha256: str) -> int:
+        """Return the stored length of the blob in bytes.
+
+        Raises:
+            NotFoundError: no such blob.
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+            StorageError: the file cannot be examined.
+        """
+        path = self.path_for(sha256)
+        try:
+            return path.stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFoundError(kind="Blob", key=sha256) from exc
+        except OSError as exc:
+            raise StorageError(f"cannot stat blob file {path}: {exc.strerror or exc}") from exc
+
+    def delete(self, sha256: str) -> None:
+        """Remove the blob if present; deleting a missing blob is not an error.
+
+        Raises:
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+            StorageError: the file cannot be removed.
+        """
+        path = self.path_for(sha256)
+        with _storage_errors(f"cannot delete blob file {path}"):
+            if _remove(path) and self._fsync:
+                _fsync_dir(path.parent)
+
+    def __iter__(self) -> Iterator[str]:
+        """Yield the address of every stored blob, in no particular order.
+
+        Anything that is not a blob (``tmp/``, stray files, wrong names) is skipped.
+
+        Raises:
+            StorageError: a folder cannot be listed.
+        """
+        with (
+            _storage_errors(f"cannot list blob folder {self._root}"),
+            os.scandir(self._root) as entries,
+        ):
+            prefixes = [
+                e.name
+                for e in entries
+                if _FANOUT.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+            ]
+        for prefix in prefixes:
+            folder = self._root / prefix
+            with (
+                _storage_errors(f"cannot list blob folder {folder}"),
+                os.scandir(folder) as entries,
+            ):
+                names = [
+                    e.name
+                    for e in entries
+                    if _REST.fullmatch(e.name) and e.is_file(follow_symlinks=False)
+                ]
+            for name in names:
+                yield prefix + name
+
+    def cleanup_temp(self, older_than_seconds: float = 3600) -> int:
+        """Remove temporary files left behind by writes that crashed.
+
+        Only files not modified for ``older_than_seconds`` are removed, so writes still in
+        progress (which keep touching their file) survive with the default of one hour.
+
+        Args:
+            older_than_seconds: minimum age, by modification time, of a file to remove.
+
+        Returns:
+            How many files were removed.
+
+        Raises:
+            StorageError: the temporary folder cannot be listed or a file cannot be removed.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        with _storage_errors(f"cannot clean temporary folder {self._tmp}"):
+            with os.scandir(self._tmp) as entries:
+                stale = [
+                    Path(e.path)
+                    for e in entries
+                    if e.is_file(follow_symlinks=False)
+                    and e.stat(follow_symlinks=False).st_mtime < cutoff
+                ]
+            for path in stale:
+                if _remove(path):
+                    removed += 1
+        return removed
+
+    def _fill(self, fd: int, temp: Path, stream: BinaryIO, max_size: int | None) -> tuple[str, int]:
+        """Copy ``stream`` into the open temp file, hashing; make it read-only and durable."""
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := stream.read(CHUNK_SIZE):
+            size += len(chunk)
+            if max_size is not None and size > max_size:
+                raise _too_large(max_size)
+            digest.update(chunk)
+            with _storage_errors(f"cannot write temporary file {temp}"):
+                _write_all(fd, chunk)
+        with _storage_errors(f"cannot flush temporary file {temp}"):
+            os.chmod(temp, _READ_ONLY)
+            if self._fsync:
+                os.fsync(fd)
+        return digest.hexdigest(), size
+
+    def _commit(self, temp: Path, final: Path) -> None:
+        """Move a finished temp file to its final address and flush the folder entries."""
+        folder = final.parent
+        with _storage_errors(f"cannot create blob folder {folder}"):
+            try:
+                folder.mkdir()
+                new_folder = True
+            except FileExistsError:
+                new_folder = False
+        with _storage_errors(f"cannot move blob into place at {final}"):
+            os.replace(temp, final)
+        if self._fsync:
+            with _storage_errors(f"cannot flush blob folder {folder} to disk"):
+                _fsync_dir(folder)
+                if new_folder:
+                    _fsync_dir(self._root)

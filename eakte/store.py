@@ -1,0 +1,414 @@
+"""The Store: long-lived owner of the database engine, blob store and configuration.
+
+Example:
+    >>> import eakte, tempfile
+    >>> with eakte.open(tempfile.mkdtemp() + "/akten") as store:
+    ...     with store.session() as s:
+    ...         _ = s.add_plan_unit("020", "Personal")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from eakte import _migrate
+from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
+from eakte.audit.log import PendingEvent, append_events
+from eakte.errors import InvalidInput, NotFoundError, StorageError, StoreExistsError
+from eakte.model import Principal, Setting, install_immutability_guard
+from eakte.session import Session
+from eakte.storage import BlobStore, LocalBlobStore
+from eakte.verify import VerifyReport, verify_store
+
+__all__ = ["CONFIG_NAME", "Store", "init", "open"]
+
+#: Name of the configuration file inside a store folder.
+CONFIG_NAME = "eakte-store.json"
+_DB_NAME = "eakte.sqlite3"
+_BLOB_DIR = "blobs"
+#: Default upper bound for one file (2 GiB); configurable per Store.
+DEFAULT_MAX_FILE_SIZE = 2 * 1024**3
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """What a store folder records about itself in ``eakte-store.json``."""
+
+    store_id: str
+    db_url: str | None
+    admin: str
+    created_at: str
+
+    @classmethod
+    def read(cls, folder: Path) -> StoreConfig:
+        """Read the configuration of the store in ``folder``.
+
+        Raises:
+            NotFoundError: the folder holds no store.
+            InvalidInput: the configuration file is unreadable.
+        """
+        path = folder / CONFIG_NAME
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise NotFoundError(
+                "Store", str(folder), f"no eakte store at {str(folder)!r}; run 'eakte init'"
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"unreadable store configuration {str(path)!r}: {exc}") from exc
+        return cls(
+            store_id=str(raw["store_id"]),
+            db_url=raw.get("db_url"),
+            admin=str(raw.get("admin", "admin")),
+            created_at=str(raw.get("created_at", "")),
+        )
+
+    def write(self, folder: Path) -> None:
+        """Write the configuration atomically into ``folder``."""
+        path = folder / CONFIG_NAME
+        tmp = path.with_suffix(".tmp")
+        data = {
+            "format": 1,
+            "store_id": self.store_id,
+            "db_url": self.db_url,
+            "admin": self.admin,
+            "created_at": self.created_at,
+        }
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+
+def _make_engine(url: str) -> tuple[Engine, Engine]:
+    """Return (write engine, read engine); on SQLite writers take the lock up front."""
+    if url.startswith("sqlite"):
+        def configure(engine: Engine, *, immediate: bool) -> Engine:
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, record: Any) -> None:
+                dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below rule
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=60000")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return engine
+
+        write = configure(create_engine(url), immediate=True)
+        read = configure(create_engine(url), immediate=False)
+        return write, read
+    if url.startswith("postgresql") and "+" not in url.split("://", 1)[0]:
+        url = url.replace("postgresql", "postgresql+psycopg", 1)
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise InvalidInput(f"cannot use database URL: {exc}") from exc
+    return engine, engine
+
+
+class Store:
+    """A records store: database, blobs and settings, shared by many short sessions.
+
+    Open one with :func:`eakte.open` and keep it for the life of the process; it is
+    thread-safe. Do the work in sessions::
+
+        with store.session("mueller") as s:
+            akte = s.create_akte("630.10", "Bauantrag Lindenstraße 4")
+    """
+
+    def __init__(
+        self,
+        *,
+        db_url: str,
+        blobs: BlobStore,
+        location: Path | None = None,
+        admin: str = "admin",
+        clock: Clock | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    ) -> None:
+        self.db_url = db_url
+        self.blobs = blobs
+        self.location = location
+        self.admin = admin
+        self.clock: Clock = clock or _utcnow
+        self.max_file_size = max_file_size
+        self._engine, self._read_engine = _make_engine(db_url)
+        self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
+        install_immutability_guard(self._sessionmaker.class_)
+        self._settings: dict[str, str] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> str:
+        """The database dialect name: ``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tooling; use sessions for records work)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release database connections. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
+            if self._read_engine is not self._engine:
+                self._read_engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = str(self.location) if self.location else self._engine.url.render_as_string()
+        return f"<eakte.Store {where} ({self.dialect})>"
+
+    # -- settings ------------------------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """Return a store-wide setting, e.g. ``"aktenzeichen_pattern"``."""
+        with self._lock:
+            if self._settings is None:
+                with self._read_engine.connect() as conn:
+                    rows = conn.execute(select(Setting.key, Setting.value)).all()
+                self._settings = {k: v for k, v in rows}
+            return self._settings.get(key, default)
+
+    @property
+    def aktenzeichen_pattern(self) -> AktenzeichenPattern:
+        """The pattern that new Aktenzeichen follow."""
+        return AktenzeichenPattern(self.setting("aktenzeichen_pattern") or DEFAULT_PATTERN)
+
+    # -- work ----------------------------------------------------------------------------
+
+    def session(self, user: str | None = None) -> Session:
+        """Return a new unit of work acting as ``user`` (default: the store's administrator).
+
+        Raises:
+            NotFoundError: no such principal.
+            AccessDenied: the principal is deactivated.
+        """
+        return Session(self, user or self.admin)
+
+    def orm_session(self) -> OrmSession:
+        """Return a raw ORM session on the write engine (internal use and tooling)."""
+        return self._sessionmaker()
+
+    def read_connection(self) -> Any:
+        """Return a connection for consistent reads that takes no write lock."""
+        return self._read_engine.connect()
+
+    def verify(
+        self,
+        *,
+        blobs: bool = True,
+        progress: Callable[[str, int, int | None], None] | None = None,
+    ) -> VerifyReport:
+        """Recompute the audit chain and every blob hash and report what is wrong.
+
+        Args:
+            blobs: also re-hash every referenced blob (slower, reads all content).
+            progress: called as ``progress(stage, done, total)`` during long work.
+
+        Returns:
+            the report; ``report.ok`` is False when anything is wrong.
+        """
+        return verify_store(self, blobs=blobs, progress=progress)
+
+    def _bootstrap(self, *, admin: str, pattern: str, store_id: str) -> None:
+        """Fill a freshly migrated database: settings, administrator, first audit event."""
+        AktenzeichenPattern(pattern)
+        now = self.clock()
+        with self.orm_session() as orm, orm.begin():
+            orm.add_all(
+                [
+                    Setting(key="store_id", value=store_id),
+                    Setting(key="aktenzeichen_pattern", value=pattern),
+                    Setting(key="created_at", value=now.isoformat()),
+                    Principal(name=admin, kind="user", is_admin=True, created_at=now,
+                              display_name="Local administrator"),
+                ]
+            )
+            orm.flush()
+            append_events(
+                orm,
+                admin,
+                [
+                    PendingEvent("store.init", "store", store_id,
+                                 {"aktenzeichen_pattern": pattern, "admin": admin}),
+                    PendingEvent("principal.create", "principal", admin,
+                                 {"kind": "user", "is_admin": True}),
+                ],
+                now,
+            )
+
+
+def _looks_like_url(location: str | os.PathLike[str]) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def init(
+    location: str | os.PathLike[str],
+    *,
+    db_url: str | None = None,
+    admin: str = "admin",
+    aktenzeichen_pattern: str = DEFAULT_PATTERN,
+    blobs: BlobStore | None = None,
+    clock: Clock | None = None,
+) -> Store:
+    """Create a new store in the folder ``location`` and return it open.
+
+    Args:
+        location: the store folder (created if missing); holds config and blobs, and the
+            SQLite database unless ``db_url`` names another database.
+        db_url: e.g. ``postgresql+psycopg://user@host/db``; recorded in the store config.
+        admin: name of the local administrator principal to create.
+        aktenzeichen_pattern: the format of new Aktenzeichen (see ``AktenzeichenPattern``).
+        blobs: a blob store instance instead of ``<location>/blobs``.
+        clock: a function returning the current UTC time (tests, imports).
+
+    Raises:
+        StoreExistsError: a store already exists there (or in that database).
+        InvalidInput: the pattern or URL is invalid.
+        SchemaVersionError: the database holds a schema of another eakte.
+    """
+    if _looks_like_url(location):
+        raise InvalidInput("init needs a store folder; pass the database URL as db_url=")
+    AktenzeichenPattern(aktenzeichen_pattern)
+    folder = Path(location)
+    if (folder / CONFIG_NAME).exists():
+        raise StoreExistsError(
+            f"a store already exists at {str(folder)!r}; open it instead of creating it again"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create store folder {str(folder)!r}: {exc}") from exc
+    url = db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
+    store = Store(
+        db_url=url,
+        blobs=blobs if blobs is not None else LocalBlobStore(folder / _BLOB_DIR),
+        location=folder,
+        admin=admin,
+        clock=clock,
+    )
+    try:
+        state = _migrate.prepare(store.engine, create=True)
+        if state != "created":
+            raise StoreExistsError(
+                "the database already holds an eakte store; open it with --db instead"
+            )
+        store_id = _migrate.new_store_id()
+        store._bootstrap(admin=admin, pattern=aktenzeichen_pattern, store_id=store_id)
+        StoreConfig(store_id, db_url, admin, store.clock().isoformat()).write(folder)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open(  # noqa: A001 - the library's entry point, like io.open
+    location: str | os.PathLike[str],
+    *,
+    db_url: str | None = None,
+    blobs: BlobStore | None = None,
+    create: bool = True,
+    upgrade: bool = True,
+    clock: Clock | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> Store:
+    """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
+
+    A folder without a store is created (SQLite + ``blobs/``) unless ``create=False``.
+
+    Args:
+        location: a store folder, or a database URL such as ``postgresql+psycopg://…``.
+        db_url: the database of a folder store, overriding the one in its configuration.
+        blobs: a blob store instance (required when ``location`` is a URL).
+        create: create the store when the folder holds none.
+        upgrade: migrate an older schema to this eakte's schema.
+        clock: a function returning the current UTC time.
+        max_file_size: largest file accepted, in bytes.
+
+    Raises:
+        NotFoundError: no store there and ``create`` is False.
+        SchemaVersionError: the schema is newer than this eakte, or older and not upgraded.
+        InvalidInput: the URL is invalid or ``blobs`` is missing for a URL.
+    """
+    if _looks_like_url(location):
+        if blobs is None:
+            raise InvalidInput("opening a store by database URL needs blobs= (a BlobStore)")
+        store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size)
+        try:
+            state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
+            if state == "created":
+                store._bootstrap(admin="admin", pattern=DEFAULT_PATTERN,
+                                 store_id=_migrate.new_store_id())
+        except BaseException:
+            store.close()
+            raise
+        return store
+    folder = Path(location)
+    if not (folder / CONFIG_NAME).exists():
+        if not create:
+            raise NotFoundError(
+                "Store", str(folder), f"no eakte store at {str(folder)!r}; run 'eakte init'"
+            )
+        return init(folder, db_url=db_url, blobs=blobs, clock=clock)
+    config = StoreConfig.read(folder)
+    url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
+    store = Store(
+        db_url=url,
+        blobs=blobs if blobs is not None else LocalBlobStore(folder / _BLOB_DIR),
+        location=folder,
+        admin=config.admin,
+        clock=clock,
+        max_file_size=max_file_size,
+    )
+    try:
+        state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)
+        if state == "missing":
+            raise NotFoundError(
+                "Store", url, f"the store at {str(folder)!r} has no schema in its database"
+            )
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -1,0 +1,171 @@
+"""Whole-store verification: audit chain, version rows against their audit record, blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from eakte.audit.verify import verify_chain
+from eakte.errors import EakteError, Problem
+from eakte.model import AuditEvent, Rendition, Version
+
+if TYPE_CHECKING:
+    from eakte.store import Store
+
+__all__ = ["VerifyReport", "verify_store"]
+
+VerifyProgress = Callable[[str, int, int | None], None]
+_CONTENT_ACTIONS = ("document.file", "version.add")
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of :meth:`eakte.Store.verify`.
+
+    Attributes:
+        events: audit events checked.
+        blobs: distinct blobs re-hashed.
+        blob_bytes: bytes read while re-hashing.
+        problems: findings; those with severity ``"error"`` make the report fail.
+        seconds: time taken per stage.
+    """
+
+    events: int = 0
+    versions: int = 0
+    blobs: int = 0
+    blob_bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that mean tampering or loss."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def notices(self) -> list[Problem]:
+        """Repairable leftovers, e.g. orphan blobs from an interrupted write."""
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no error was found (notices are allowed)."""
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible summary."""
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "versions": self.versions,
+            "blobs": self.blobs,
+            "blob_bytes": self.blob_bytes,
+            "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+            "problems": [
+                {"severity": p.severity, "kind": p.kind, "subject": p.subject,
+                 "message": p.message}
+                for p in self.problems
+            ],
+        }
+
+
+def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
+    """Compare every version row with the audit event that recorded its content.
+
+    Returns:
+        expected size per referenced blob address.
+    """
+    recorded: dict[str, tuple[str, int]] = {}
+    events = conn.execute(
+        select(AuditEvent.seq, AuditEvent.details).where(AuditEvent.action.in_(_CONTENT_ACTIONS))
+    )
+    for seq, details in events:
+        key = details.get("version_uuid") if isinstance(details, dict) else None
+        if key:
+            recorded[str(key)] = (str(details.get("sha256")), int(details.get("size", -1)))
+    expected: dict[str, int] = {}
+    rows = conn.execute(
+        select(Version.id, Version.uuid, Version.document_id, Version.number, Version.sha256,
+               Version.size)
+    )
+    for vid, vuuid, doc_id, number, sha, size in rows:
+        report.versions += 1
+        subject = f"document {doc_id} version {number}"
+        audit = recorded.get(vuuid)
+        if audit is None:
+            report.problems.append(Problem(
+                "version.unaudited", subject,
+                "no audit event records this version's content (row inserted outside eakte)",
+                data={"version_id": vid}))
+        elif audit != (sha, size):
+            report.problems.append(Problem(
+                "version.hash_changed", subject,
+                f"row says sha256 {sha[:12]}… size {size}, but the audit log recorded "
+                f"{audit[0][:12]}… size {audit[1]}: the version row was altered",
+                data={"version_id": vid}))
+        if expected.setdefault(sha, size) != size:
+            report.problems.append(Problem(
+                "version.size_conflict", subject,
+                f"blob {sha[:12]}… is recorded with two different sizes"))
+    for sha, size in conn.execute(select(Rendition.sha256, Rendition.size)):
+        expected.setdefault(sha, size)
+    return expected
+
+
+def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
+                 progress: VerifyProgress | None) -> None:
+    total = len(expected)
+    for done, (sha, size) in enumerate(sorted(expected.items()), 1):
+        subject = f"blob {sha}"
+        try:
+            with store.blobs.open(sha) as fh:
+                digest = hashlib.file_digest(fh, "sha256")  # type: ignore[arg-type]
+                read = fh.tell()
+        except EakteError as exc:
+            report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
+            continue
+        except OSError as exc:
+            report.problems.append(Problem("blob.unreadable", subject, f"cannot read: {exc}"))
+            continue
+        report.blobs += 1
+        report.blob_bytes += read
+        if digest.hexdigest() != sha:
+            report.problems.append(Problem(
+                "blob.corrupt", subject,
+                f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"))
+        elif read != size:
+            report.problems.append(Problem(
+                "blob.size_mismatch", subject, f"{read} bytes stored, {size} recorded"))
+        if progress is not None and (done % 256 == 0 or done == total):
+            progress("blobs", done, total)
+    for sha in store.blobs:
+        if sha not in expected:
+            report.problems.append(Problem(
+                "blob.orphan", f"blob {sha}",
+                "no version refers to this blob (left by an interrupted write); harmless",
+                severity="notice"))
+
+
+def verify_store(store: Store, *, blobs: bool = True,
+                 progress: VerifyProgress | None = None) -> VerifyReport:
+    """Verify ``store`` completely; see :meth:`eakte.Store.verify`."""
+    report = VerifyReport()
+    with store.read_connection() as conn, conn.begin():
+        t0 = time.perf_counter()
+        report.events, chain_problems = verify_chain(
+            conn, progress=(lambda n: progress("audit", n, None)) if progress else None)
+        report.problems.extend(chain_problems)
+        t1 = time.perf_counter()
+        expected = _check_versions(conn, report)
+        t2 = time.perf_counter()
+    report.seconds["audit"] = t1 - t0
+    report.seconds["versions"] = t2 - t1
+    if blobs:
+        _check_blobs(store, expected, report, progress)
+        report.seconds["blobs"] = time.perf_counter() - t2
+    return report

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from eakte.errors import StorageError, UnsafeContent
+from eakte.storage.local import CHUNK_SIZE, LocalBlobStore
+from eakte.testing.blobstore import BlobStoreContract
+
+
+class TestLocalBlobStore(BlobStoreContract):
+    @pytest.fixture
+    def blob_store(self, tmp_path: Path) -> LocalBlobStore:
+        return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def _temp_files(store: LocalBlobStore) -> list[Path]:
+    return sorted((store.root / "tmp").iterdir())
+
+
+def test_constructor_creates_root_and_tmp(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b" / "tmp").is_dir()
+    assert store.root == tmp_path / "a" / "b"
+
+
+def test_root_that_is_a_file_raises_storage_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(StorageError, match="file"):
+        LocalBlobStore(tmp_path / "file")
+
+
+def test_fan_out_layout(store: LocalBlobStore) -> None:
+    info = store.put_bytes(b"layout")
+    sha = hashlib.sha256(b"layout").hexdigest()
+    expected = store.root / sha[:2] / sha[2:]
+    assert store.path_for(info.sha256) == expected
+    assert expected.read_bytes() == b"layout"
+
+
+def test_files_are_read_only_after_put(store: LocalBlobStore) -> None:
+    info = store.put_bytes(b"read only")
+    assert stat.S_IMODE(store.path_for(info.sha256).stat().st_mode) == 0o444
+
+
+def test_no_temp_files_remain_after_put(store: LocalBlobStore) -> None:
+    store.put_bytes(b"one")
+    store.put_bytes(b"one")  # dedup path removes its temp file too
+    assert _temp_files(store) == []
+
+
+def test_no_temp_files_remain_after_max_size_refusal(store: LocalBlobStore) -> None:
+    with pytest.raises(UnsafeContent, match="limit of 3 bytes; nothing was stored"):
+        store.put(io.BytesIO(b"four"), max_size=3)
+    assert _temp_files(store) == []
+    assert list(store) == []
+
+
+def test_failed_move_removes_temp_file(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(StorageError, match="cannot move blob into place") as excinfo:
+        store.put_bytes(b"doomed")
+    assert isinstance(excinfo.value.__cause__, OSError)
+    assert _temp_files(store) == []
+    assert list(store) == []
+
+
+def test_stream_error_removes_temp_file(store: LocalBlobStore) -> None:
+    class Broken(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.put(Broken())
+    assert _temp_files(store) == []
+
+
+def test_put_reads_in_bounded_chunks(store: LocalBlobStore) -> None:
+    sizes: list[int | None] = []
+
+    class Recording(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            sizes.append(size)
+            return super().read(size)
+
+    store.put(Recording(b"x" * (2 * CHUNK_SIZE + 1)))
+    assert sizes and all(size == CHUNK_SIZE for size in sizes)
+
+
+def test_corrupted_existing_file_is_not_overwritten(store: LocalBlobStore) -> None:
+    # put never overwrites: a damaged file at the final address stays as it is (dedup).
+    # Detecting it is the job of verify, which re-hashes stored blobs.
+    sha = hashlib.sha256(b"original").hexdigest()
+    path = store.path_for(sha)
+    path.parent.mkdir()
+    path.write_bytes(b"bit rot")
+    info = store.put_bytes(b"original")
+    assert not info.created
+    assert path.read_bytes() == b"bit rot"
+    assert _temp_files(store) == []
+
+
+def test_cleanup_temp_removes_only_stale_files(store: LocalBlobStore) -> None:
+    tmp = store.root / "tmp"
+    stale, fresh = tmp / "put-stale.tmp", tmp / "put-fresh.tmp"
+    stale.write_bytes(b"half a blob")
+    fresh.write_bytes(b"a write in progress")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.chmod(stale, 0o444)
+    assert store.cleanup_temp() == 1
+    assert _temp_files(store) == [fresh]
+    assert store.cleanup_temp(older_than_seconds=-60) == 1
+    assert _temp_files(store) == []
+
+
+def test_iteration_skips_foreign_entries(store: LocalBlobStore) -> None:
+    info = store.put_bytes(b"real")
+    (store.root / "tmp" / ("0" * 62)).write_bytes(b"temp")
+    (store.root / "README").write_text("not a blob")
+    (store.root / "zz").mkdir()
+    (store.root / "zz" / ("0" * 62)).write_bytes(b"bad prefix")
+    (store.root / "ab").mkdir()
+    (store.root / "ab" / "short").write_bytes(b"bad name")
+    (store.root / "ab" / ("0" * 61 + "A")).write_bytes(b"uppercase")
+    (store.root / "cd").mkdir()
+    (store.root / "cd" / ("0" * 62)).mkdir()
+    assert list(store) == [info.sha256]
+
+
+def test_delete_removes_the_file(store: LocalBlobStore) -> None:
+    info = store.put_bytes(b"dispose")
+    store.delete(info.sha256)
+    assert not store.path_for(info.sha256).exists()
+
+
+def test_without_fsync(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, fsync=False)
+    info = store.put_bytes(b"fast")
+    with store.open(info.sha256) as stream:
+        assert stream.read() == b"fast"
+
+
+def test_repr_names_root(store: LocalBlobStore) -> None:
+    assert repr(store) == f"LocalBlobStore({str(store.root)!r})"
