@@ -97,12 +97,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+        from importlib.metadata import PackageNotFoundError, version
 
         try:
             return version("eakte")
         except PackageNotFoundError:  # running from a source tree
-            from eakte._version import __version__  # noqa: PLC0415
+            from eakte._version import __version__
 
             return __version__
     raise AttributeError(f"module 'eakte' has no attribute {name!r}")

@@ -35,7 +35,7 @@ def _script() -> ScriptDirectory:
 def head_revision() -> str:
     """Return the newest schema revision this eakte knows."""
     head = _script().get_current_head()
-    assert head is not None  # noqa: S101 - the package always ships revisions
+    assert head is not None
     return head
 
 
@@ -88,7 +88,7 @@ def prepare(engine: Engine, *, create: bool, upgrade: bool = True) -> State:
     if not upgrade:
         raise SchemaVersionError(
             f"the store's schema revision {current!r} is older than {head!r}; "
-            "open it with upgrade=True (or run 'eakte upgrade') to migrate"
+            "open it with upgrade=True to migrate it"
         )
     _run(engine)
     return "upgraded"

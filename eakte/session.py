@@ -33,7 +33,6 @@ from eakte.errors import (
     StateConflict,
     StorageError,
 )
-from eakte.model.base import new_uuid
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
 from eakte.ingest.source import ChainedReader, Source, open_source
 from eakte.model import (
@@ -48,6 +47,7 @@ from eakte.model import (
     Version,
     Vorgang,
 )
+from eakte.model.base import new_uuid
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision, DocumentKind
 
 if TYPE_CHECKING:
@@ -334,7 +334,9 @@ class Session:
         )
         self._orm.add(akte)
         self._flush()
-        refs = [self._add_external_ref(system, ext, "akte", akte.id) for system, ext in external_ids]
+        refs = [
+            self._add_external_ref(system, ext, "akte", akte.id) for system, ext in external_ids
+        ]
         self._audit(
             "akte.create", "akte", akte, aktenzeichen=az, title=title, unit=unit.kennzeichen,
             confidentiality=conf.value, org_unit=org_unit, external_ids=refs, metadata=meta,
@@ -602,7 +604,8 @@ class Session:
             updated_at=now,
         )
         version = Version(
-            uuid=new_uuid(), document=document, number=1, sha256=sha, size=size, mime=mime, filename=fname,
+            uuid=new_uuid(), document=document, number=1, sha256=sha, size=size, mime=mime,
+            filename=fname,
             comment=comment, created_at=now, created_by=self.user,
         )
         self._orm.add_all([document, version])
@@ -698,7 +701,8 @@ class Session:
         ).scalar_one()
         self._orm.refresh(document, ["version_count", "updated_at"])
         version = Version(
-            uuid=new_uuid(), document_id=document.id, number=int(number), sha256=sha, size=size, mime=mime,
+            uuid=new_uuid(), document_id=document.id, number=int(number), sha256=sha, size=size,
+            mime=mime,
             filename=fname, comment=comment, created_at=now, created_by=self.user,
         )
         self._orm.add(version)

@@ -344,7 +344,7 @@ def init(
     return store
 
 
-def open(  # noqa: A001 - the library's entry point, like io.open
+def open(
     location: str | os.PathLike[str],
     *,
     db_url: str | None = None,

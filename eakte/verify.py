@@ -82,9 +82,9 @@ def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
     """
     recorded: dict[str, tuple[str, int]] = {}
     events = conn.execute(
-        select(AuditEvent.seq, AuditEvent.details).where(AuditEvent.action.in_(_CONTENT_ACTIONS))
+        select(AuditEvent.details).where(AuditEvent.action.in_(_CONTENT_ACTIONS))
     )
-    for seq, details in events:
+    for (details,) in events:
         key = details.get("version_uuid") if isinstance(details, dict) else None
         if key:
             recorded[str(key)] = (str(details.get("sha256")), int(details.get("size", -1)))

@@ -164,7 +164,7 @@ _CHILD_NAMES = ("Lena", "Mia", "Emil", "Jonas", "Hannah", "Lukas", "Söhnke", "J
 _STREETS = (
     "Hauptstraße", "Lindenstraße", "Bahnhofstraße", "Goethestraße", "Gartenstraße",
     "Schulstraße", "Kirchstraße", "Mühlenstraße", "Brückenstraße", "Königsstraße",
-    "Friedrich-Ebert-Straße", "Rosenstraße", "Am Mühlbach", "Grüner Weg", "Weißdornweg",
+    "Friedrich-Ebert-Straße", "Rosenstraße", "Mühlgasse", "Weißdornstraße", "Lindenallee",
     "Kastanienallee", "Schloßstraße", "Hölderlinstraße", "Große Straße", "Fährstraße",
 )  # fmt: skip
 _PLACES = (
@@ -181,37 +181,52 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ë": 
                           "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})  # fmt: skip
 
 # Sentence templates.  ``{slot}`` placeholders are filled by :class:`_Slots`.
-_OPENINGS: dict[str, tuple[str, ...]] = {
+# Openings per document kind as ``(areas, template)``; an empty ``areas`` fits any area.
+_OPENINGS: dict[str, tuple[tuple[str, str], ...]] = {
     "incoming": (
-        "Sehr geehrte Damen und Herren, hiermit beantrage ich die Genehmigung zur Errichtung "
-        "eines Einfamilienhauses mit Doppelgarage auf dem Grundstück {strasse} {hausnr} "
-        "in {plz} {ort}.",
-        "Sehr geehrte Damen und Herren, unter Bezugnahme auf Ihr Schreiben vom {datum} "
-        "nehme ich zu dem Vorgang wie folgt Stellung.",
-        "Sehr geehrte Damen und Herren, gegen den Bescheid vom {datum}, Aktenzeichen {az}, "
-        "lege ich hiermit fristgerecht Widerspruch ein.",
-        "Sehr geehrte Damen und Herren, anbei übersende ich Ihnen die mit Schreiben vom "
-        "{datum} nachgeforderten Unterlagen.",
-        "{sb_anrede_brief}, vielen Dank für das freundliche Telefonat am {datum}; wie "
-        "besprochen reiche ich die Unterlagen hiermit nach.",
+        ("bau", "Sehr geehrte Damen und Herren, hiermit beantrage ich die Genehmigung zur "
+         "Errichtung eines Einfamilienhauses mit Doppelgarage auf dem Grundstück {strasse} "
+         "{hausnr} in {plz} {ort}."),
+        ("ordnung", "Sehr geehrte Damen und Herren, hiermit zeige ich zum {frist_datum} den "
+         "Beginn meines Gewerbebetriebs in der {strasse} {hausnr} in {ort} an."),
+        ("sozial", "Sehr geehrte Damen und Herren, hiermit beantrage ich Leistungen zur "
+         "Sicherung des Lebensunterhalts für meinen Haushalt in der {strasse} {hausnr}."),
+        ("jugend", "Sehr geehrte Damen und Herren, hiermit beantragen wir für unser Kind "
+         "{kind} einen Betreuungsplatz ab dem {frist_datum}."),
+        ("umwelt", "Sehr geehrte Damen und Herren, hiermit beantrage ich die Genehmigung zur "
+         "Fällung einer Rotbuche auf meinem Grundstück {strasse} {hausnr} in {ort}."),
+        ("finanzen", "Sehr geehrte Damen und Herren, gegen den Gebührenbescheid vom {datum}, "
+         "Aktenzeichen {az}, lege ich hiermit fristgerecht Widerspruch ein."),
+        ("personal", "Sehr geehrte Damen und Herren, hiermit bewerbe ich mich auf die von "
+         "Ihnen ausgeschriebene Stelle in der Kreisverwaltung {kreis}."),
+        ("organisation", "Sehr geehrte Damen und Herren, wie vereinbart übersenden wir Ihnen "
+         "unser Angebot zur Einführung der elektronischen Akte."),
+        ("", "Sehr geehrte Damen und Herren, unter Bezugnahme auf Ihr Schreiben vom {datum} "
+         "nehme ich zu dem Vorgang wie folgt Stellung."),
+        ("", "Sehr geehrte Damen und Herren, anbei übersende ich Ihnen die mit Schreiben vom "
+         "{datum} nachgeforderten Unterlagen."),
+        ("", "{sb_anrede_brief}, vielen Dank für das freundliche Telefonat am {datum}; wie "
+         "besprochen reiche ich die Unterlagen hiermit nach."),
     ),
     "outgoing": (
-        "{anrede_brief}, wir bestätigen den Eingang Ihres Antrags vom {datum}, der hier "
-        "unter dem Aktenzeichen {az} geführt wird.",
-        "{anrede_brief}, nach Prüfung Ihres Antrags vom {datum} ergeht folgender Bescheid.",
-        "{anrede_brief}, zu Ihrer Anfrage vom {datum} teilen wir Ihnen Folgendes mit.",
-        "{anrede_brief}, in der oben genannten Angelegenheit geben wir Ihnen gemäß § 28 "
-        "Verwaltungsverfahrensgesetz (VwVfG) Gelegenheit zur Äußerung.",
+        ("", "{anrede_brief}, wir bestätigen den Eingang Ihres Antrags vom {datum}, der hier "
+         "unter dem Aktenzeichen {az} geführt wird."),
+        ("", "{anrede_brief}, nach Prüfung Ihres Antrags vom {datum} ergeht folgender "
+         "Bescheid."),
+        ("", "{anrede_brief}, zu Ihrer Anfrage vom {datum} teilen wir Ihnen Folgendes mit."),
+        ("", "{anrede_brief}, in der oben genannten Angelegenheit geben wir Ihnen gemäß § 28 "
+         "Verwaltungsverfahrensgesetz (VwVfG) Gelegenheit zur Äußerung."),
     ),
     "internal": (
-        "Vermerk: Am {datum} fand ein Ortstermin auf dem Grundstück {strasse} {hausnr} "
-        "in {ort} statt.",
-        "Aktennotiz über das Telefonat mit {anrede_name} am {datum}.",
-        "Vermerk zur Vorlage bei der Amtsleitung: Der Sachstand stellt sich wie folgt dar.",
-        "{kollege_anrede_brief}, zur Vorbereitung der Besprechung am {datum} übersende ich "
-        "den aktuellen Sachstand.",
+        ("bau umwelt ordnung", "Vermerk: Am {datum} fand ein Ortstermin auf dem Grundstück "
+         "{strasse} {hausnr} in {ort} statt."),
+        ("", "Aktennotiz über das Telefonat mit {anrede_dativ} am {datum}."),
+        ("", "Vermerk zur Vorlage bei der Amtsleitung: Der Sachstand stellt sich wie folgt "
+         "dar."),
+        ("", "{kollege_anrede_brief}, zur Vorbereitung der Besprechung am {datum} übersende "
+         "ich den aktuellen Sachstand."),
     ),
-}
+}  # fmt: skip
 
 _CLOSINGS: dict[str, tuple[str, ...]] = {
     "incoming": (
@@ -244,7 +259,7 @@ _GENERAL: tuple[str, ...] = (
     "Im Zuge der Verwaltungsdigitalisierung werden sämtliche Posteingänge gescannt und in der "
     "elektronischen Akte revisionssicher gespeichert.",
     "Eine Durchschrift dieses Schreibens erhält {kollege_anrede_name} zur Kenntnisnahme.",
-    "Die Angelegenheit wurde am {datum} mit {anrede_name} telefonisch erörtert; Einwände "
+    "Die Angelegenheit wurde am {datum} mit {anrede_dativ} telefonisch erörtert; Einwände "
     "wurden nicht erhoben.",
     "Die Frist zur Stellungnahme ist am {frist_datum} fruchtlos verstrichen.",
     "Wir weisen darauf hin, dass die Bearbeitung aufgrund des hohen Antragsaufkommens derzeit "
@@ -330,7 +345,7 @@ _AREAS: dict[str, tuple[str, ...]] = {
         "Das Wohngeld wird für einen Bewilligungszeitraum von zwölf Monaten gewährt und "
         "monatlich im Voraus gezahlt.",
         "Die Rentenbescheinigung der Deutschen Rentenversicherung liegt noch nicht vor.",
-        "Ein Hausbesuch bei {anrede_name} in der {strasse} {hausnr} ist für den {frist_datum} "
+        "Ein Hausbesuch bei {anrede_dativ} in der {strasse} {hausnr} ist für den {frist_datum} "
         "vorgesehen.",
     ),
     "jugend": (
@@ -426,7 +441,8 @@ class _Slots(dict[str, str]):
         if factory is None:
             raise KeyError(key)
         value = factory(self)
-        self[key] = value
+        if key not in _VOLATILE:
+            self[key] = value
         return value
 
     @property
@@ -448,6 +464,7 @@ class _Slots(dict[str, str]):
                 f"{prefix}nachname": surname,
                 f"{prefix}name": f"{given} {surname}",
                 f"{prefix}anrede_name": f"{anrede} {surname}",
+                f"{prefix}anrede_dativ": f"{'Frau' if female else 'Herrn'} {surname}",
                 f"{prefix}anrede_brief": (
                     f"Sehr geehrte Frau {surname}" if female else f"Sehr geehrter Herr {surname}"
                 ),
@@ -472,9 +489,17 @@ class _Slots(dict[str, str]):
         )
 
 
-_PERSON_FIELDS = frozenset(
-    {"vorname", "nachname", "name", "anrede_name", "anrede_brief", "email", "telefon"}
+_LEAVES: tuple[str, ...] = tuple(
+    unit.kennzeichen
+    for unit in KREISVERWALTUNG_PLAN
+    if unit.kennzeichen not in {other.parent for other in KREISVERWALTUNG_PLAN}
 )
+_PERSON_FIELDS = frozenset(
+    {"vorname", "nachname", "name", "anrede_name", "anrede_dativ", "anrede_brief", "email",
+     "telefon"}
+)  # fmt: skip
+# Slots that get a fresh value on every use (dates and amounts vary within a document).
+_VOLATILE = frozenset({"datum", "frist_datum", "betrag", "frist", "wochen", "anzahl", "menge"})
 _ADDRESS_FIELDS = frozenset({"strasse", "hausnr", "plz", "ort"})
 
 
@@ -504,9 +529,8 @@ _SLOT_FACTORIES: dict[str, Callable[[_Slots], str]] = {
     "jahr": lambda s: str(s.rng.choice((2024, 2025, 2026))),
     "frist": lambda s: str(s.rng.choice((14, 21, 30))),
     "wochen": lambda s: str(s.rng.randint(4, 12)),
-    "betrag": lambda s: _euro(s.rng.randint(2_500, 480_000)),
-    "az": lambda s: f"{s.rng.choice(KREISVERWALTUNG_PLAN[-1:]).kennzeichen}-"
-    f"{s.rng.randint(1, 2999):04d}/{s.rng.randint(24, 26)}",
+    "betrag": lambda s: _euro(s.rng.choice((5, 10, 25, 50)) * s.rng.randint(100, 5_000)),
+    "az": lambda s: f"{s.rng.choice(_LEAVES)}-{s.rng.randint(1, 2999):04d}/{s.rng.randint(24, 26)}",
     "gemarkung": lambda s: s.rng.choice(_PLACES),
     "flur": lambda s: str(s.rng.randint(1, 24)),
     "flurstueck": lambda s: f"{s.rng.randint(1, 480)}/{s.rng.randint(1, 12)}",
@@ -528,22 +552,39 @@ def _paragraphs(
     """Build ``n`` paragraphs for a document of ``kind`` about ``area``."""
     if n <= 0:
         return []
-    topical = _AREAS[area]
+    banks = (_voiced(_AREAS[area], kind), _voiced(_GENERAL, kind))
+    unused = [list(bank) for bank in banks]
     result: list[str] = []
     for index in range(n):
         sentences: list[str] = []
         if index == 0:
-            sentences.append(rng.choice(_OPENINGS[kind]))
+            openings = [text for areas, text in _OPENINGS[kind] if not areas or area in areas]
+            sentences.append(rng.choice(openings))
         if index == n - 1 and n > 1:
             result.append(rng.choice(_CLOSINGS[kind]).format_map(slots))
             break
         for _ in range(rng.randint(2, 4)):
-            bank = topical if rng.random() < 0.65 else _GENERAL
-            sentence = rng.choice(bank)
-            if sentence not in sentences:
-                sentences.append(sentence)
+            which = 0 if rng.random() < 0.65 else 1
+            if not unused[which]:  # every sentence used once: start over
+                unused[which] = list(banks[which])
+            sentences.append(unused[which].pop(rng.randrange(len(unused[which]))))
         result.append(" ".join(s.format_map(slots) for s in sentences))
     return result
+
+
+def _voiced(bank: tuple[str, ...], kind: str) -> tuple[str, ...]:
+    """Keep the sentences that fit who writes a document of ``kind`` to whom."""
+
+    def fits(sentence: str) -> bool:
+        citizen_speaks = sentence.startswith("Ich ") or " ich " in sentence
+        addresses_citizen = any(word in sentence for word in (" Sie ", "Ihr", "Ihnen"))
+        if kind == "incoming":
+            return not addresses_citizen
+        if kind == "internal":
+            return not (citizen_speaks or addresses_citizen)
+        return not citizen_speaks
+
+    return tuple(sentence for sentence in bank if fits(sentence))
 
 
 def german_paragraphs(rng: random.Random, n: int) -> list[str]:
@@ -1029,7 +1070,7 @@ def _make_document(
         sender=sender,
         to=to,
         subject=subject,
-        body="\n\n".join(body) + "\n",
+        body="\n\n".join("\n".join(_wrap(paragraph, 72)) for paragraph in body) + "\n",
         date=when,
         attachments=attachments,
     )
@@ -1052,13 +1093,11 @@ def sample_akten(count: int = 12, *, seed: int = 2026) -> list[SampleAkte]:
         The generated Akten.
     """
     rng = random.Random(seed)  # noqa: S311 - demo data, not cryptography
-    parents = {unit.parent for unit in KREISVERWALTUNG_PLAN}
-    leaves = [unit.kennzeichen for unit in KREISVERWALTUNG_PLAN if unit.kennzeichen not in parents]
     order: list[str] = []
     akten: list[SampleAkte] = []
     for number in range(1, count + 1):
         if not order:
-            order = leaves[:]
+            order = list(_LEAVES)
             rng.shuffle(order)
         kennzeichen = order.pop()
         topic = _TOPICS[kennzeichen]
@@ -1073,7 +1112,9 @@ def sample_akten(count: int = 12, *, seed: int = 2026) -> list[SampleAkte]:
         vorgang_titles = rng.sample(topic.vorgaenge, rng.randint(1, min(3, len(topic.vorgaenge))))
         vorgaenge: list[SampleVorgang] = []
         for vorgang_title in vorgang_titles:
-            picks = sorted(rng.sample(range(len(topic.documents)), rng.randint(1, 4)))
+            picks = sorted(rng.sample(
+                range(len(topic.documents)), rng.randint(1, min(4, len(topic.documents)))
+            ))
             documents: list[SampleDocument] = []
             for index, pick in enumerate(picks, start=1):
                 when += timedelta(days=rng.randint(1, 21), minutes=rng.randrange(480))
@@ -1106,26 +1147,24 @@ def sample_files(count: int, *, seed: int = 7, size: int = 2048) -> Iterator[tup
     rng = random.Random(seed)  # noqa: S311 - demo data, not cryptography
     areas = sorted(_AREAS)
     pool: list[bytes] = []
-    for round_ in range(6):
+    for round_ in range(8):
         slots = _Slots(rng, kreis=_KREIS)
-        for area in areas:
-            for sentence in (*_AREAS[area], *_GENERAL):
-                text = sentence.format_map(slots).encode("utf-8")
-                pool.append(text + b" ")
-                if round_ % 3 == 0:
-                    pool.append(text + b"\n\n")
+        sentences = [sentence for area in areas for sentence in _AREAS[area]]
+        for sentence in (*sentences, *_GENERAL):
+            text = sentence.format_map(slots).encode("utf-8")
+            # roughly every fourth sentence ends a paragraph
+            pool.append(text + (b"\n\n" if round_ % 4 == 0 else b" "))
     average = sum(map(len, pool)) / len(pool)
     picks = int(size / average) + 3
     kinds = ("Vermerk", "Aktennotiz", "Gesprächsnotiz", "Prüfvermerk")
-    leaves = [unit.kennzeichen for unit in KREISVERWALTUNG_PLAN if "." in unit.kennzeichen]
     width = max(5, len(str(count)))
     for number in range(1, count + 1):
         day = date(2025, 1, 1) + timedelta(days=number % 730)
         header = (
             f"{kinds[number % len(kinds)]} Nr. {number:0{width}d}\n"
-            f"Az.: {leaves[number % len(leaves)]}-{number:0{width}d}/25 – "
+            f"Az.: {_LEAVES[number % len(_LEAVES)]}-{number:0{width}d}/25 – "
             f"{_german_date(day)}\n\n"
-        ).encode("utf-8")
+        ).encode()
         chunks = [header]
         length = len(header)
         while length < size:
@@ -1140,4 +1179,6 @@ def sample_files(count: int, *, seed: int = 7, size: int = 2048) -> Iterator[tup
             cut = data.rfind(b" ")
         if cut > len(header):
             data = data[: cut + 1]
+        else:  # tiny size: only make sure no UTF-8 sequence is cut in half
+            data = data.decode("utf-8", errors="ignore").encode("utf-8")
         yield f"vermerk-{number:0{width}d}.txt", data.rstrip() + b"\n"

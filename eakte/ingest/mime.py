@@ -20,7 +20,7 @@ _PDF_PROBE = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
 @lru_cache(maxsize=1)
 def _magic() -> Any:
     try:
-        import magic  # noqa: PLC0415 - loaded on first use only
+        import magic
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise BackendUnavailable(
             "python-magic could not load libmagic; install it (Debian/Ubuntu: "

@@ -10,7 +10,17 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Ty
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
-__all__ = ["Base", "BigId", "UTCDateTime", "bigid", "json_dict", "new_uuid", "sha256_hex", "utc_ts", "uuid_str"]
+__all__ = [
+    "Base",
+    "BigId",
+    "UTCDateTime",
+    "bigid",
+    "json_dict",
+    "new_uuid",
+    "sha256_hex",
+    "utc_ts",
+    "uuid_str",
+]
 
 #: Integer primary keys: BIGINT on PostgreSQL, the rowid alias INTEGER on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

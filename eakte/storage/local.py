@@ -2,7 +2,8 @@
 
 Layout: ``root/<sha[:2]>/<sha[2:]>`` for finished blobs and ``root/tmp/`` for writes in
 progress. A blob only ever appears under its final name through one atomic ``os.replace``
-of a fully written and fsynced temporary file, so readers never see partial content.
+(hard link, or ``os.replace`` as fallback) of a fully written and fsynced temporary file,
+so readers never see partial content and no writer replaces another's blob.
 """
 
 from __future__ import annotations
@@ -183,12 +184,12 @@ class LocalBlobStore:
                 if final.exists():
                     _remove(temp)
                     return BlobInfo(sha256=sha256, size=size, created=False)
-            self._commit(temp, final)
+            created = self._commit(temp, final)
         except BaseException:
             with contextlib.suppress(OSError):
                 _remove(temp)
             raise
-        return BlobInfo(sha256=sha256, size=size, created=True)
+        return BlobInfo(sha256=sha256, size=size, created=created)
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         """Store ``data``; see :meth:`put`.
@@ -331,8 +332,16 @@ class LocalBlobStore:
                 os.fsync(fd)
         return digest.hexdigest(), size
 
-    def _commit(self, temp: Path, final: Path) -> None:
-        """Move a finished temp file to its final address and flush the folder entries."""
+    def _commit(self, temp: Path, final: Path) -> bool:
+        """Move a finished temp file to its final address and flush the folder entries.
+
+        A hard link creates the final name only if it is absent, so two writers racing on
+        the same content can never replace each other's file; where the file system has no
+        hard links, ``os.replace`` of identical bytes is the fallback.
+
+        Returns:
+            False if another writer stored the same blob first.
+        """
         folder = final.parent
         with _storage_errors(f"cannot create blob folder {folder}"):
             try:
@@ -341,9 +350,18 @@ class LocalBlobStore:
             except FileExistsError:
                 new_folder = False
         with _storage_errors(f"cannot move blob into place at {final}"):
-            os.replace(temp, final)
+            try:
+                os.link(temp, final)
+            except FileExistsError:
+                os.unlink(temp)  # not _remove: chmod would reach the shared inode
+                return False
+            except OSError:  # no hard links here (some network or FAT file systems)
+                os.replace(temp, final)
+            else:
+                os.unlink(temp)
         if self._fsync:
             with _storage_errors(f"cannot flush blob folder {folder} to disk"):
                 _fsync_dir(folder)
                 if new_folder:
                     _fsync_dir(self._root)
+        return True

@@ -70,15 +70,40 @@ def test_no_temp_files_remain_after_max_size_refusal(store: LocalBlobStore) -> N
 def test_failed_move_removes_temp_file(
     store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_replace(src: object, dst: object) -> None:
+    def broken_move(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.setattr(os, "link", broken_move)
+    monkeypatch.setattr(os, "replace", broken_move)
     with pytest.raises(StorageError, match="cannot move blob into place") as excinfo:
         store.put_bytes(b"doomed")
     assert isinstance(excinfo.value.__cause__, OSError)
     assert _temp_files(store) == []
     assert list(store) == []
+
+
+def test_concurrent_identical_puts_create_exactly_once(tmp_path: Path) -> None:
+    import threading
+
+    for trial in range(10):
+        store = LocalBlobStore(tmp_path / f"race{trial}")
+        data = b"same bytes %d" % trial
+        results: list[bool] = []
+        barrier = threading.Barrier(6)
+
+        def put() -> None:
+            barrier.wait()
+            results.append(store.put_bytes(data).created)
+
+        threads = [threading.Thread(target=put) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(True) == 1
+        sha = next(iter(store))
+        assert stat.S_IMODE(store.path_for(sha).stat().st_mode) == 0o444
+        assert _temp_files(store) == []
 
 
 def test_stream_error_removes_temp_file(store: LocalBlobStore) -> None:
