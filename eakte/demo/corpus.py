@@ -29,9 +29,9 @@ __all__ = [
 ]
 
 #: MIME types of the generated documents, as libmagic detects them.
-MIME_PDF = "application/pdf"
-MIME_TEXT = "text/plain"
-MIME_EML = "message/rfc822"
+_MIME_PDF = "application/pdf"
+_MIME_TEXT = "text/plain"
+_MIME_EML = "message/rfc822"
 
 
 @dataclass(frozen=True)
@@ -800,7 +800,7 @@ def make_eml(
     message.set_content(body, charset="utf-8")
     for filename, mime, data in attachments:
         maintype, _, subtype = mime.partition("/")
-        if mime == MIME_EML:
+        if mime == _MIME_EML:
             inner = BytesParser(policy=policy.default).parsebytes(data)
             message.add_attachment(inner, filename=filename)
         elif maintype == "text":
@@ -1050,10 +1050,10 @@ def _make_document(
             f"Betreff: {subject}" if kind != "internal" else f"Vorgang: {subject}",
         ]
         data = make_pdf(title, [*header, *body])
-        return SampleDocument(f"{stem}.pdf", title, kind, MIME_PDF, data)
+        return SampleDocument(f"{stem}.pdf", title, kind, _MIME_PDF, data)
     if fmt == "txt":
         lines = [title, f"Az.: {aktenzeichen} – {_german_date(when.date())}", *body]
-        return SampleDocument(f"{stem}.txt", title, kind, MIME_TEXT, make_text(lines))
+        return SampleDocument(f"{stem}.txt", title, kind, _MIME_TEXT, make_text(lines))
     citizen = f"{slots['name']} <{slots['email']}>"
     colleague = f"{slots['kollege_name']} <{slots['kollege_email']}>"
     sender, to = {
@@ -1065,7 +1065,7 @@ def _make_document(
     if rng.random() < 0.4:
         label = rng.choice(("Anlage", "Lageplan", "Nachweis", "Stellungnahme"))
         paragraphs = _paragraphs(rng, 3, area=topic.area, kind=kind, slots=slots)
-        attachments.append((f"{label}.pdf", MIME_PDF, make_pdf(f"{label}: {title}", paragraphs)))
+        attachments.append((f"{label}.pdf", _MIME_PDF, make_pdf(f"{label}: {title}", paragraphs)))
     data = make_eml(
         sender=sender,
         to=to,
@@ -1074,7 +1074,7 @@ def _make_document(
         date=when,
         attachments=attachments,
     )
-    return SampleDocument(f"{stem}.eml", title, kind, MIME_EML, data)
+    return SampleDocument(f"{stem}.eml", title, kind, _MIME_EML, data)
 
 
 def sample_akten(count: int = 12, *, seed: int = 2026) -> list[SampleAkte]:
