@@ -65,6 +65,13 @@ def _pg_execute(sql: str) -> None:
 
 
 @pytest.fixture
+def pg_admin_url() -> str:
+    """The libpq URL of the PostgreSQL test database (skips/fails when unreachable)."""
+    require_postgres()
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
 def pg_url_factory() -> Iterator[Callable[[], str]]:
     """Return a function that creates a fresh PostgreSQL schema and returns its URL.
 
