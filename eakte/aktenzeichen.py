@@ -72,7 +72,11 @@ class AktenzeichenPattern:
                 f"invalid Aktenzeichen pattern {self.pattern!r}: it must contain "
                 "{kennzeichen} and {number} so that every Aktenzeichen is unique"
             )
-        self.format(kennzeichen="1", number=1, year=2000, org_unit="X")
+        if self.format(kennzeichen="1", number=1, year=2000, org_unit="1").isdigit():
+            raise InvalidInput(
+                f"invalid Aktenzeichen pattern {self.pattern!r}: it can produce digits only, "
+                "which cannot be told apart from document ids; add a separator such as '-'"
+            )
 
     @property
     def per_year(self) -> bool:

@@ -12,11 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Self, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -48,6 +49,7 @@ from eakte.model import (
     Vorgang,
 )
 from eakte.model.base import new_uuid
+from eakte.storage.verifying import VerifyingReader
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision, DocumentKind
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ __all__ = ["Session"]
 
 #: Callback for long batches: ``progress(done, total)``.
 Progress = Callable[[int, int], None]
+_Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
 
 _MAX_TITLE = 1000
 
@@ -181,6 +184,26 @@ class Session:
             raise StateConflict(f"conflicting change: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
+
+    def _own(self, obj: _Obj) -> _Obj:
+        """Return this session's instance of ``obj``, with its id assigned.
+
+        Callers may pass objects returned by an earlier session; changing those would be
+        lost (while the audit event claimed the change) and their status may be stale, so
+        they are replaced by the current row. Objects added in this session are flushed
+        first if they have no id yet.
+
+        Raises:
+            NotFoundError: the row no longer exists.
+        """
+        if obj in self._orm:
+            if obj.id is None:
+                self._flush()
+            return obj
+        own = self._orm.get(type(obj), obj.id)
+        if own is None:
+            raise NotFoundError(type(obj).__name__, obj.id)
+        return own
 
     # -- Aktenplan -----------------------------------------------------------------------
 
@@ -417,6 +440,7 @@ class Session:
         Raises:
             InvalidInput: invalid title or metadata.
         """
+        akte = self._own(akte)
         changes: dict[str, Any] = {}
         if title is not None:
             new_title = _clean_text(title, "title")
@@ -438,6 +462,7 @@ class Session:
         Raises:
             StateConflict: the Akte is already closed.
         """
+        akte = self._own(akte)
         if akte.status == AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is already closed (z.d.A.)")
         akte.status = AkteStatus.CLOSED.value
@@ -451,6 +476,7 @@ class Session:
         Raises:
             StateConflict: the Akte is open.
         """
+        akte = self._own(akte)
         if akte.status != AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
         akte.status = AkteStatus.OPEN.value
@@ -481,6 +507,8 @@ class Session:
             StateConflict: the Akte is closed.
             InvalidInput: invalid title, or ``parent`` belongs to another Akte.
         """
+        akte = self._own(akte)
+        parent = self._own(parent) if parent is not None else None
         self._require_open(akte)
         title = _clean_text(title, "title")
         if parent is not None and parent.akte_id != akte.id:
@@ -579,6 +607,9 @@ class Session:
             InvalidInput: empty/unreadable content, bad title, kind or metadata.
             UnsafeContent: the content exceeds the store's size limit.
         """
+        akte = self._own(akte)
+        vorgang = self._own(vorgang) if vorgang is not None else None
+        parent = self._own(parent) if parent is not None else None
         self._require_open(akte)
         if vorgang is not None and vorgang.akte_id != akte.id:
             raise InvalidInput("the Vorgang belongs to another Akte")
@@ -687,6 +718,7 @@ class Session:
             InvalidInput: empty or unreadable content.
             UnsafeContent: the content exceeds the store's size limit.
         """
+        document = self._own(document)
         akte = self.get_akte(document.akte_id)
         self._require_open(akte)
         sha, size, mime, fname = self._store_content(source, filename)
@@ -727,6 +759,7 @@ class Session:
             StateConflict: the Akte is closed or the version has this rendition already.
             InvalidInput: empty content or an invalid kind.
         """
+        version = self._own(version)
         document = self.get_document(version.document_id)
         akte = self.get_akte(document.akte_id)
         self._require_open(akte)
@@ -749,11 +782,25 @@ class Session:
 
     def versions(self, document: Document) -> list[Version]:
         """Return every version of a document, oldest first."""
+        document = self._own(document)
         return list(self._orm.scalars(
             select(Version).where(Version.document_id == document.id).order_by(Version.number)))
 
+    def latest_versions(self, akte: Akte) -> dict[int, Version]:
+        """Return the newest version of every document in ``akte``, keyed by document id.
+
+        One query however many documents the Akte holds (listings, JSON output).
+        """
+        rows = self._orm.scalars(
+            select(Version)
+            .join(Document, Version.document_id == Document.id)
+            .where(Document.akte_id == akte.id, Version.number == Document.version_count)
+        )
+        return {version.document_id: version for version in rows}
+
     def renditions(self, version: Version) -> list[Rendition]:
         """Return the further renditions of a version."""
+        version = self._own(version)
         return list(self._orm.scalars(
             select(Rendition).where(Rendition.version_id == version.id).order_by(Rendition.id)))
 
@@ -763,6 +810,7 @@ class Session:
         Raises:
             NotFoundError: no such version.
         """
+        document = self._own(document)
         wanted = document.version_count if number is None else number
         version = self._orm.scalars(
             select(Version).where(Version.document_id == document.id, Version.number == wanted)
@@ -776,24 +824,26 @@ class Session:
     ) -> BinaryIO:
         """Open the bytes of a version (or one of its renditions) for reading.
 
-        The read is recorded in the audit log.
+        The read is recorded in the audit log. The stream checks the content's SHA-256 as it
+        is read and raises :class:`~eakte.errors.IntegrityError` at its end if the stored
+        bytes are damaged, so write to a temporary file and publish it only afterwards.
 
         Raises:
             NotFoundError: no such version, rendition or blob.
         """
         ver = self.get_version(document, version)
-        sha, what = ver.sha256, "original"
+        sha, what, size = ver.sha256, "original", ver.size
         if rendition and rendition != "original":
             rend = self._orm.scalars(
                 select(Rendition).where(Rendition.version_id == ver.id,
                                         Rendition.kind == rendition)).first()
             if rend is None:
                 raise NotFoundError("Rendition", f"{document.id}/{ver.number}/{rendition}")
-            sha, what = rend.sha256, rendition
-        stream = self._store.blobs.open(sha)
+            sha, what, size = rend.sha256, rendition, rend.size
+        stream = VerifyingReader(self._store.blobs.open(sha), sha, size)
         self._audit("content.read", "document", document, version=ver.number,
                     rendition=what, sha256=sha)
-        return stream
+        return io.BufferedReader(stream, buffer_size=1024 * 1024)
 
     def read_content(
         self, document: Document, *, version: int | None = None, rendition: str | None = None
@@ -802,6 +852,7 @@ class Session:
 
         Raises:
             NotFoundError: no such version, rendition or blob.
+            IntegrityError: the stored bytes do not match the recorded SHA-256.
         """
         with self.open_content(document, version=version, rendition=rendition) as fh:
             return fh.read()
@@ -820,6 +871,7 @@ class Session:
             InvalidInput: invalid values.
             StateConflict: the Akte is closed.
         """
+        document = self._own(document)
         self._require_open(self.get_akte(document.akte_id))
         changes: dict[str, Any] = {}
         if title is not None:

@@ -75,9 +75,14 @@ class StoreConfig:
             ) from exc
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"unreadable store configuration {str(path)!r}: {exc}") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("store_id"), str):
+            raise InvalidInput(
+                f"store configuration {str(path)!r} is damaged: it lacks 'store_id'"
+            )
+        db_url = raw.get("db_url")
         return cls(
-            store_id=str(raw["store_id"]),
-            db_url=raw.get("db_url"),
+            store_id=raw["store_id"],
+            db_url=str(db_url) if db_url else None,
             admin=str(raw.get("admin", "admin")),
             created_at=str(raw.get("created_at", "")),
         )
@@ -381,6 +386,11 @@ def open(
             if state == "created":
                 store._bootstrap(admin="admin", pattern=DEFAULT_PATTERN,
                                  store_id=_migrate.new_store_id())
+            elif state == "missing":
+                raise NotFoundError(
+                    "Store", store.engine.url.render_as_string(),
+                    "the database holds no eakte store; open it with create=True to create one",
+                )
         except BaseException:
             store.close()
             raise

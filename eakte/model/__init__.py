@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -39,6 +40,8 @@ __all__ = [
 #: Tables whose rows are insert-only (also enforced by database triggers).
 IMMUTABLE_TABLES: tuple[str, ...] = ("versions", "renditions", "audit_events")
 _IMMUTABLE_CLASSES = (Version, Rendition, AuditEvent)
+#: Session classes that carry the guard (weak: sessionmaker classes come and go).
+_GUARDED: weakref.WeakSet[type[OrmSession]] = weakref.WeakSet()
 
 
 def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> None:
@@ -65,6 +68,10 @@ def install_immutability_guard(session_class: type[OrmSession]) -> None:
     Args:
         session_class: an ORM session class, e.g. from ``sessionmaker``.
     """
-    if not event.contains(session_class, "before_flush", _before_flush):
+    # Not ``event.contains``: SQLAlchemy's registry keys listeners by ``id(target)`` and may
+    # still hold the entry of a collected sessionmaker class whose id a new class reuses, so
+    # it answered True for fresh classes and most Stores of a process went unguarded.
+    if session_class not in _GUARDED:
         event.listen(session_class, "before_flush", _before_flush)
         event.listen(session_class, "do_orm_execute", _do_orm_execute)
+        _GUARDED.add(session_class)
