@@ -29,6 +29,7 @@ from eakte.aktenzeichen import validate_kennzeichen
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     AccessDenied,
+    EakteError,
     InvalidInput,
     NotFoundError,
     StateConflict,
@@ -97,6 +98,7 @@ class Session:
         self._store = store
         self._orm = store.orm_session()
         self._events: list[PendingEvent] = []
+        self._locked_akten: dict[int, bool] = {}  # Akte id -> exclusively locked
         self._closed = False
         try:
             principal = self._orm.scalars(select(Principal).where(Principal.name == user)).first()
@@ -173,7 +175,11 @@ class Session:
             if exc_type is None:
                 self.commit()
             else:
-                self.rollback()
+                try:
+                    self.rollback()
+                except EakteError as rollback_exc:  # keep the original error in charge
+                    if exc is not None:
+                        exc.add_note(f"recording content reads failed too: {rollback_exc}")
         finally:
             self.close()
 
@@ -237,7 +243,9 @@ class Session:
         except ValueError as exc:
             raise InvalidInput(f"disposal must be A, V or B, not {disposal!r}") from exc
         if retention_years is not None and (
-            not isinstance(retention_years, int) or not 0 <= retention_years <= 1000
+            isinstance(retention_years, bool)
+            or not isinstance(retention_years, int)
+            or not 0 <= retention_years <= 1000
         ):
             raise InvalidInput(f"retention_years must be 0..1000 or None, not {retention_years!r}")
         if self._orm.scalar(select(AktenplanUnit.id).where(AktenplanUnit.kennzeichen == kz)):
@@ -336,7 +344,11 @@ class Session:
             raise InvalidInput(f"unknown confidentiality {confidentiality!r}") from exc
         meta = _check_meta(metadata)
         now = self._now()
-        the_year = year or now.year
+        the_year = now.year if year is None else year
+        if isinstance(the_year, bool) or not isinstance(the_year, int) or not (
+            1900 <= the_year <= 9999
+        ):
+            raise InvalidInput(f"year must be between 1900 and 9999, not {year!r}")
         pattern = self._store.aktenzeichen_pattern
         number = self._next_number(unit.id, the_year if pattern.per_year else 0)
         az = pattern.format(
@@ -462,7 +474,7 @@ class Session:
         Raises:
             StateConflict: the Akte is already closed.
         """
-        akte = self._own(akte)
+        akte = self._lock_akte(self._own(akte), exclusive=True)
         if akte.status == AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is already closed (z.d.A.)")
         akte.status = AkteStatus.CLOSED.value
@@ -476,7 +488,7 @@ class Session:
         Raises:
             StateConflict: the Akte is open.
         """
-        akte = self._own(akte)
+        akte = self._lock_akte(self._own(akte), exclusive=True)
         if akte.status != AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
         akte.status = AkteStatus.OPEN.value
@@ -484,7 +496,25 @@ class Session:
         self._audit("akte.reopen", "akte", akte, aktenzeichen=akte.aktenzeichen)
         return akte
 
+    def _lock_akte(self, akte: Akte, *, exclusive: bool = False) -> Akte:
+        """Lock the Akte row for this transaction and reload its status (PostgreSQL).
+
+        Writers into an Akte take a shared lock, closing and reopening an exclusive one, so
+        a document can never be filed into an Akte that another session is closing. On
+        SQLite the whole transaction already holds the database's write lock.
+        """
+        if self._store.dialect != "postgresql":
+            return akte
+        held = self._locked_akten.get(akte.id)
+        if held is not None and (held or not exclusive):
+            return akte
+        self._flush()
+        self._orm.refresh(akte, with_for_update={"read": not exclusive})
+        self._locked_akten[akte.id] = exclusive
+        return akte
+
     def _require_open(self, akte: Akte) -> None:
+        self._lock_akte(akte)
         if akte.status == AkteStatus.CLOSED:
             raise StateConflict(
                 f"Akte {akte.aktenzeichen!r} is closed (z.d.A.); reopen it before adding "
@@ -667,6 +697,7 @@ class Session:
             InvalidInput: a path is missing, not a file, unreadable or empty.
             StateConflict: the Akte is closed.
         """
+        akte = self._own(akte)
         self._require_open(akte)
         for path in sources:
             with open_source(path):

@@ -35,7 +35,8 @@ def postgres_unavailable() -> str | None:
             with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:  # any failure means: no usable server
-            reason = f"PostgreSQL at {PG_ADMIN_URL} unavailable: {type(exc).__name__}: {exc}"
+            where = make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
+            reason = f"PostgreSQL at {where} unavailable: {type(exc).__name__}: {exc}"
         _pg_state["reason"] = reason
     return _pg_state["reason"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -186,12 +185,20 @@ def test_store_is_a_context_manager(tmp_path: Path) -> None:
     with eakte.init(tmp_path / "s") as store:
         assert isinstance(store, eakte.Store)
         assert "eakte.Store" in repr(store)
+        with store.session() as s:
+            s.add_plan_unit("1", "Allgemeines")
     assert store._closed
     store.close()  # idempotent
+    with pytest.raises(RuntimeError, match="inside"), eakte.open(tmp_path / "s") as again:
+        raise RuntimeError("inside")
+    assert again._closed
 
 
+@pytest.mark.postgres
 def test_postgres_schema_isolation(pg_url_factory, pg_admin_url: str) -> None:
     """The search_path option confines every table, alembic_version included, to one schema."""
+    import psycopg
+
     first, second = pg_url_factory(), pg_url_factory()
     schemas = []
     for url in (first, second):
