@@ -1,0 +1,298 @@
+"""Commands for documents and their content: add, version, show, get."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.console import Group
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
+from eakte.cli._views import akte_view, document_summary, document_view
+from eakte.ingest.source import expand_paths
+from eakte.types import DocumentKind
+
+__all__ = ["add", "get", "show", "version"]
+
+#: Bytes copied per read when writing content out.
+CHUNK_SIZE = 1024 * 1024
+_DOCUMENT_ID = re.compile(r"[0-9]+")
+
+
+# -- add ---------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("aktenzeichen")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...",
+                type=click.Path(path_type=Path))
+@click.option("--vorgang", metavar="TITLE",
+              help="File into the Vorgang with this title (created if the Akte has no "
+                   "Vorgang of that title).")
+@click.option("--title", metavar="T", help="Document title (default: the file name); "
+              "only with a single file.")
+@click.option("--kind", type=click.Choice([k.value for k in DocumentKind]),
+              default=DocumentKind.INTERNAL.value, show_default=True,
+              help="Direction of the documents relative to the agency.")
+@json_option
+@pass_app
+def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | None,
+        title: str | None, kind: str) -> None:
+    """File documents into an Akte.
+
+    Each PATH becomes a document in the Akte AKTENZEICHEN; a directory adds every file
+    below it. All documents are filed in one transaction: if one file is refused (empty,
+    unreadable), none is filed.
+    """
+    sources: list[str | os.PathLike[str]] = [*paths]
+    files = list(expand_paths(sources))
+    if not files:
+        raise click.UsageError("no files to add (the directories are empty)")
+    if title is not None and len(files) > 1:
+        raise click.UsageError(f"--title needs exactly one file, got {len(files)}")
+    err = app.err
+    with app.session() as s, Progress(
+        TextColumn("filing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True, disable=len(files) < 2 or not err.is_terminal,
+    ) as progress:
+        target = s.get_akte(aktenzeichen)
+        folder = None
+        if vorgang is not None:
+            folder = s.find_vorgang(target, vorgang) or s.create_vorgang(target, vorgang)
+        task = progress.add_task("filing", total=len(files))
+        documents = s.file_documents(
+            target, files, vorgang=folder, title=title, kind=kind,
+            progress=lambda done, total: progress.update(task, completed=done),
+        )
+        latest = s.latest_versions(target)
+        views = [document_summary(d, latest[d.id], target.aktenzeichen) for d in documents]
+    if app.json:
+        emit_json(views)
+        return
+    table = Table("ID", "Title", "Size", "MIME", "SHA-256",
+                  title=f"Filed {len(views)} document(s) in {target.aktenzeichen}")
+    for v in views:
+        table.add_row(str(v["id"]), v["title"], fmt_size(v["size"]), v["mime"],
+                      v["sha256"][:12] + "…")
+    app.out.print(table)
+
+
+# -- version -----------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("document_id", type=int)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--comment", metavar="C", help="A note on the new version, e.g. what changed.")
+@json_option
+@pass_app
+def version(app: App, document_id: int, path: Path, comment: str | None) -> None:
+    """Add a new version to a document.
+
+    The file PATH becomes the next version of document DOCUMENT_ID.
+    """
+    with app.session() as s:
+        document = s.get_document(document_id)
+        new = s.add_version(document, path, comment=comment)
+    view = {
+        "document_id": document.id,
+        "version": new.number,
+        "sha256": new.sha256,
+        "size": new.size,
+        "mime": new.mime,
+        "filename": new.filename,
+        "comment": new.comment,
+        "created_at": new.created_at,
+    }
+    if app.json:
+        emit_json(view)
+        return
+    click.echo(f"Document {document.id} version {new.number}: {new.filename}, "
+               f"{fmt_size(new.size)}, {new.mime}, sha256 {new.sha256}")
+
+
+# -- show --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("key", metavar="AKTENZEICHEN|DOCUMENT_ID")
+@json_option
+@pass_app
+def show(app: App, key: str) -> None:
+    """Show an Akte or a document.
+
+    An Akte is shown with its Vorgänge and documents, a document with its versions.
+
+    A key of digits only is a document id; anything else is an Aktenzeichen.
+    """
+    is_document = _DOCUMENT_ID.fullmatch(key.strip()) is not None
+    with app.session() as s:
+        if is_document:
+            view = document_view(s, s.get_document(int(key)))
+        else:
+            view = akte_view(s, s.get_akte(key))
+    if app.json:
+        emit_json(view)
+    elif is_document:
+        app.out.print(_document_table(view))
+    else:
+        app.out.print(_akte_tree(view))
+
+
+def _fields(rows: list[tuple[str, Any]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, "-" if value in (None, "", {}, []) else str(value))
+    return table
+
+
+def _document_table(view: dict[str, Any]) -> Group:
+    vorgang = view["vorgang"]
+    head = _fields([
+        ("Document", f"{view['id']}  {view['title']}"),
+        ("Akte", view["aktenzeichen"]),
+        ("Vorgang", f"{vorgang['title']} (id {vorgang['id']})" if vorgang else None),
+        ("Kind", view["kind"]),
+        ("Created", f"{fmt_time(view['created_at'])} by {view['created_by']}"),
+        ("Metadata", view["metadata"]),
+    ])
+    versions = Table("No.", "File", "Size", "MIME", "SHA-256", "Created", "By", "Comment",
+                     title="Versions")
+    for v in view["versions"]:
+        versions.add_row(str(v["number"]), v["filename"], fmt_size(v["size"]), v["mime"],
+                         v["sha256"][:12] + "…", fmt_time(v["created_at"]), v["created_by"],
+                         v["comment"] or "")
+        for r in v["renditions"]:
+            versions.add_row("", f"↳ {r['kind']}: {r['filename']}", fmt_size(r["size"]),
+                             r["mime"], r["sha256"][:12] + "…", fmt_time(r["created_at"]),
+                             r["created_by"], "rendition")
+    return Group(head, versions)
+
+
+def _akte_tree(view: dict[str, Any]) -> Group:
+    status = "z.d.A. " + fmt_time(view["closed_at"]) if view["status"] == "closed" else "open"
+    head = _fields([
+        ("Akte", f"{view['aktenzeichen']}  {view['title']}"),
+        ("Status", status),
+        ("Aktenplan", view["kennzeichen"]),
+        ("Confidentiality", view["confidentiality"]),
+        ("Org unit", view["org_unit"]),
+        ("Created", f"{fmt_time(view['created_at'])} by {view['created_by']}"),
+        ("External ids", ", ".join(view["external_ids"])),
+        ("Metadata", view["metadata"]),
+    ])
+    tree = Tree(Text(f"{view['aktenzeichen']} ({len(view['documents'])} documents)",
+                     style="bold"))
+    nodes: dict[int | None, Tree] = {None: tree}
+    for v in view["vorgaenge"]:
+        parent = nodes.get(v["parent_id"], tree)
+        label = f"Vorgang {v['title']}" + (" (closed)" if v["status"] == "closed" else "")
+        nodes[v["id"]] = parent.add(Text(label, style="cyan"))
+    for d in view["documents"]:
+        node = nodes.get(d["vorgang_id"], tree)
+        node.add(Text(f"[{d['id']}] {d['title']}  v{d['version']}  {d['kind']}  "
+                      f"{d['mime'] or '-'}  {fmt_size(d['size'] or 0)}"))
+    return Group(head, tree)
+
+
+# -- get ---------------------------------------------------------------------------------
+
+
+def _output_error(out: str, exc: OSError) -> click.FileError:
+    return click.FileError(out, hint=exc.strerror or str(exc))
+
+
+@contextlib.contextmanager
+def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
+    """Yield a temporary file next to ``out``; on success fsync it and rename it to ``out``.
+
+    On any error the temporary file is removed and ``out`` is left as it was.
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    except OSError as exc:
+        raise _output_error(str(out), exc) from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as exc:
+                raise _output_error(str(out), exc) from exc
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise _output_error(str(out), exc) from exc
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after a successful replace
+
+
+def _copy(src: IO[bytes], dst: IO[bytes], out: str) -> int:
+    """Copy ``src`` to ``dst`` in chunks; return the byte count (write errors name ``out``)."""
+    written = 0
+    while chunk := src.read(CHUNK_SIZE):
+        try:
+            dst.write(chunk)
+        except OSError as exc:
+            raise _output_error(out, exc) from exc
+        written += len(chunk)
+    return written
+
+
+@click.command()
+@click.argument("document_id", type=int)
+@click.option("--version", "number", type=click.IntRange(min=1), metavar="N",
+              help="Version number (default: the newest).")
+@click.option("--rendition", metavar="KIND",
+              help="A further rendition of the version, e.g. 'pdf' (default: the original).")
+@click.option("-o", "--output", "output", required=True, metavar="OUT",
+              help="File to write (atomically: temporary file + rename); '-' for stdout.")
+@json_option
+@pass_app
+def get(app: App, document_id: int, number: int | None, rendition: str | None,
+        output: str) -> None:
+    """Write a version's exact bytes to a file.
+
+    Reads a version (or rendition) of document DOCUMENT_ID and writes it to OUT. The read
+    is recorded in the audit log.
+    """
+    with app.session() as s:
+        document = s.get_document(document_id)
+        ver = s.get_version(document, number)
+        with s.open_content(document, version=ver.number, rendition=rendition) as src:
+            if output == "-":
+                with click.open_file("-", "wb") as sink:
+                    _copy(src, sink, "<stdout>")
+                return
+            with _atomic_output(Path(output)) as fh:
+                written = _copy(src, fh, output)
+    what = f"rendition {rendition!r} of " if rendition else ""
+    if app.json:
+        emit_json({"document_id": document.id, "version": ver.number, "rendition": rendition,
+                   "size": written, "output": output})
+        return
+    app.note(f"Wrote {what}document {document.id} version {ver.number} "
+             f"({written} bytes) to {output}")
