@@ -19,6 +19,9 @@ The tree::
        ├─ AdapterContractError               a plugin that breaks the adapter protocol
        └─ BackendUnavailable                 an optional backend whose package is missing
 
+Warnings: ``EakteWarning`` → ``IndexingWarning`` (a commit succeeded but indexing it failed;
+the work stays queued for ``eakte reindex``).
+
 Every class has a stable ``exit_code`` that the CLI uses (see README, "Exit codes").
 Third-party exceptions are caught at eakte's boundary and re-raised ``from`` the original, so
 callers never need to catch SQLAlchemy, Whoosh or OS errors themselves.
@@ -36,7 +39,9 @@ __all__ = [
     "ArchiveImportError",
     "BackendUnavailable",
     "EakteError",
+    "EakteWarning",
     "ExportError",
+    "IndexingWarning",
     "IntegrityError",
     "InvalidInput",
     "NotFoundError",
@@ -195,3 +200,11 @@ class BackendUnavailable(AdapterError):
     """An optional backend is configured but its package is not installed."""
 
     exit_code: ClassVar[int] = 11
+
+
+class EakteWarning(UserWarning):
+    """Root of eakte's warnings: something worked, but not completely."""
+
+
+class IndexingWarning(EakteWarning):
+    """A change was committed but could not be indexed yet; it stays queued in the outbox."""

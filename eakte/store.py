@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,8 +28,18 @@ from sqlalchemy.orm import sessionmaker
 from eakte import _migrate
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.log import PendingEvent, append_events
-from eakte.errors import InvalidInput, NotFoundError, StorageError, StoreExistsError
+from eakte.errors import (
+    EakteError,
+    IndexingWarning,
+    InvalidInput,
+    NotFoundError,
+    StorageError,
+    StoreExistsError,
+)
 from eakte.model import Principal, Setting, install_immutability_guard
+from eakte.search.backends import make_search_backend
+from eakte.search.base import SearchBackend
+from eakte.search.indexer import Indexer, ReindexReport
 from eakte.session import Session
 from eakte.storage import BlobStore, LocalBlobStore
 from eakte.verify import VerifyReport, verify_store
@@ -156,6 +167,8 @@ class Store:
         admin: str = "admin",
         clock: Clock | None = None,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        search: str | SearchBackend | None = None,
+        auto_index: bool = True,
     ) -> None:
         self.db_url = db_url
         self.blobs = blobs
@@ -167,8 +180,15 @@ class Store:
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
         self._settings: dict[str, str] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._closed = False
+        self._search_spec = search
+        self._search: SearchBackend | None = None
+        self._indexer: Indexer | None = None
+        #: Index documents right after each commit (else call ``index_pending``).
+        self.auto_index = auto_index
+        #: The last error of indexing after a commit (the commit itself had succeeded).
+        self.last_index_error: EakteError | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -183,9 +203,11 @@ class Store:
         return self._engine
 
     def close(self) -> None:
-        """Release database connections. Idempotent."""
+        """Release the search backend and database connections. Idempotent."""
         if not self._closed:
             self._closed = True
+            if self._search is not None:
+                self._search.close()
             self._engine.dispose()
             if self._read_engine is not self._engine:
                 self._read_engine.dispose()
@@ -221,6 +243,67 @@ class Store:
         """The pattern that new Aktenzeichen follow."""
         return AktenzeichenPattern(self.setting("aktenzeichen_pattern") or DEFAULT_PATTERN)
 
+    # -- search --------------------------------------------------------------------------
+
+    @property
+    def search_backend(self) -> SearchBackend | None:
+        """The store's search backend (``None`` when the store has search switched off).
+
+        Raises:
+            InvalidInput: the configured backend does not fit this store.
+            BackendUnavailable: its package is not installed.
+        """
+        with self._lock:
+            if self._search is None:
+                spec = self._search_spec
+                if spec is None:
+                    spec = self.setting("search_backend")
+                if spec is None:
+                    spec = "whoosh" if self.location is not None else "none"
+                if isinstance(spec, str):
+                    if spec == "none":
+                        return None
+                    self._search = make_search_backend(self, spec)
+                else:
+                    self._search = spec
+            return self._search
+
+    @property
+    def indexer(self) -> Indexer | None:
+        """The indexer that keeps the search backend in step (``None`` without search)."""
+        backend = self.search_backend
+        if backend is None:
+            return None
+        if self._indexer is None:
+            self._indexer = Indexer(self, backend)
+        return self._indexer
+
+    def index_pending(self, *, progress: Callable[[int, int | None], None] | None = None
+                      ) -> ReindexReport | None:
+        """Index every document waiting in the outbox (done after each commit by default).
+
+        Raises:
+            SearchError: the backend failed; the outbox keeps the work for a replay.
+        """
+        indexer = self.indexer
+        return None if indexer is None else indexer.drain(progress=progress)
+
+    def _after_commit(self) -> None:
+        """Index what the commit queued; an index failure never undoes the commit."""
+        if not self.auto_index:
+            return
+        try:
+            self.index_pending()
+            self.last_index_error = None
+        except EakteError as exc:
+            self.last_index_error = exc
+            warnings.warn(
+                f"committed, but indexing failed ({exc}); the change is queued and "
+                "'eakte reindex' will index it",
+                IndexingWarning,
+                stacklevel=3,
+            )
+
     # -- work ----------------------------------------------------------------------------
 
     def session(self, user: str | None = None) -> Session:
@@ -244,20 +327,24 @@ class Store:
         self,
         *,
         blobs: bool = True,
+        index: bool = True,
         progress: Callable[[str, int, int | None], None] | None = None,
     ) -> VerifyReport:
         """Recompute the audit chain and every blob hash and report what is wrong.
 
         Args:
             blobs: also re-hash every referenced blob (slower, reads all content).
+            index: also compare the search index with the database (missing, stale
+                entries are notices: the index is derived data that reindex repairs).
             progress: called as ``progress(stage, done, total)`` during long work.
 
         Returns:
             the report; ``report.ok`` is False when anything is wrong.
         """
-        return verify_store(self, blobs=blobs, progress=progress)
+        return verify_store(self, blobs=blobs, index=index, progress=progress)
 
-    def _bootstrap(self, *, admin: str, pattern: str, store_id: str) -> None:
+    def _bootstrap(self, *, admin: str, pattern: str, store_id: str,
+                   search: str = "none") -> None:
         """Fill a freshly migrated database: settings, administrator, first audit event."""
         AktenzeichenPattern(pattern)
         now = self.clock()
@@ -267,6 +354,7 @@ class Store:
                     Setting(key="store_id", value=store_id),
                     Setting(key="aktenzeichen_pattern", value=pattern),
                     Setting(key="created_at", value=now.isoformat()),
+                    Setting(key="search_backend", value=search),
                     Principal(name=admin, kind="user", is_admin=True, created_at=now,
                               display_name="Local administrator"),
                 ]
@@ -297,6 +385,8 @@ def init(
     aktenzeichen_pattern: str = DEFAULT_PATTERN,
     blobs: BlobStore | None = None,
     clock: Clock | None = None,
+    search: str | SearchBackend = "whoosh",
+    auto_index: bool = True,
 ) -> Store:
     """Create a new store in the folder ``location`` and return it open.
 
@@ -308,6 +398,11 @@ def init(
         aktenzeichen_pattern: the format of new Aktenzeichen (see ``AktenzeichenPattern``).
         blobs: a blob store instance instead of ``<location>/blobs``.
         clock: a function returning the current UTC time (tests, imports).
+        search: the search backend recorded for the store: ``"whoosh"`` (an index in the
+            store folder), ``"postgres"`` (full-text search in the store's PostgreSQL
+            database), ``"memory"`` or ``"none"``; or a backend instance for this process
+            only (then ``"none"`` is recorded).
+        auto_index: index changes right after each commit.
 
     Raises:
         StoreExistsError: a store already exists there (or in that database).
@@ -333,15 +428,26 @@ def init(
         location=folder,
         admin=admin,
         clock=clock,
+        search=search,
+        auto_index=auto_index,
     )
+    search_name = search if isinstance(search, str) else "none"
+    if search_name == "memory":
+        raise InvalidInput(
+            "an in-memory index cannot be recorded for a store; pass "
+            "search=MemorySearchBackend() to eakte.open() for one process instead"
+        )
     try:
+        if search_name != "none":
+            make_search_backend(store, search_name).close()  # refuse a misfit early
         state = _migrate.prepare(store.engine, create=True)
         if state != "created":
             raise StoreExistsError(
                 "the database already holds an eakte store; open it with --db instead"
             )
         store_id = _migrate.new_store_id()
-        store._bootstrap(admin=admin, pattern=aktenzeichen_pattern, store_id=store_id)
+        store._bootstrap(admin=admin, pattern=aktenzeichen_pattern, store_id=store_id,
+                         search=search_name)
         StoreConfig(store_id, db_url, admin, store.clock().isoformat()).write(folder)
     except BaseException:
         store.close()
@@ -358,6 +464,8 @@ def open(
     upgrade: bool = True,
     clock: Clock | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    search: str | SearchBackend | None = None,
+    auto_index: bool = True,
 ) -> Store:
     """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
 
@@ -371,6 +479,8 @@ def open(
         upgrade: migrate an older schema to this eakte's schema.
         clock: a function returning the current UTC time.
         max_file_size: largest file accepted, in bytes.
+        search: use this search backend (name or instance) instead of the store's setting.
+        auto_index: index changes right after each commit.
 
     Raises:
         NotFoundError: no store there and ``create`` is False.
@@ -380,7 +490,8 @@ def open(
     if _looks_like_url(location):
         if blobs is None:
             raise InvalidInput("opening a store by database URL needs blobs= (a BlobStore)")
-        store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size)
+        store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size,
+                      search=search, auto_index=auto_index)
         try:
             state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
             if state == "created":
@@ -401,7 +512,8 @@ def open(
             raise NotFoundError(
                 "Store", str(folder), f"no eakte store at {str(folder)!r}; run 'eakte init'"
             )
-        return init(folder, db_url=db_url, blobs=blobs, clock=clock)
+        return init(folder, db_url=db_url, blobs=blobs, clock=clock,
+                    search=search if search is not None else "whoosh", auto_index=auto_index)
     config = StoreConfig.read(folder)
     url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
@@ -411,6 +523,8 @@ def open(
         admin=config.admin,
         clock=clock,
         max_file_size=max_file_size,
+        search=search,
+        auto_index=auto_index,
     )
     try:
         state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)

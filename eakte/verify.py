@@ -1,4 +1,4 @@
-"""Whole-store verification: audit chain, version rows against their audit record, blobs."""
+"""Whole-store verification: audit chain, versions against their audit record, blobs, index."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
                 severity="notice"))
 
 
-def verify_store(store: Store, *, blobs: bool = True,
+def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
                  progress: VerifyProgress | None = None) -> VerifyReport:
     """Verify ``store`` completely; see :meth:`eakte.Store.verify`."""
     report = VerifyReport()
@@ -168,4 +168,21 @@ def verify_store(store: Store, *, blobs: bool = True,
     if blobs:
         _check_blobs(store, expected, report, progress)
         report.seconds["blobs"] = time.perf_counter() - t2
+    if index:
+        t3 = time.perf_counter()
+        try:
+            indexer = store.indexer
+            if indexer is not None:
+                reason = indexer.backend.needs_rebuild()
+                if reason:
+                    report.problems.append(Problem(
+                        "index.rebuild_needed", "search index",
+                        f"{reason} (run 'eakte reindex --full')", severity="notice"))
+                else:
+                    report.problems.extend(indexer.drift())
+        except EakteError as exc:
+            report.problems.append(Problem(
+                "index.unavailable", "search index", f"cannot check the index: {exc}",
+                severity="notice"))
+        report.seconds["index"] = time.perf_counter() - t3
     return report

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from eakte.cli import audit, demo, documents, records
+from eakte.cli import audit, demo, documents, records, search
 from eakte.cli._common import DEFAULT_STORE, App, EakteGroup
 
 __all__ = ["cli", "main"]
@@ -71,6 +71,8 @@ for _command in (
     documents.get,
     audit.audit,
     audit.verify,
+    search.search,
+    search.reindex,
     demo.demo,
 ):
     cli.add_command(_command)

@@ -71,14 +71,15 @@ class App:
         """Print a note on stderr (never on stdout, so ``--json`` output stays clean)."""
         click.echo(message, err=True)
 
-    def init_store(self, *, admin: str, aktenzeichen_pattern: str | None) -> Store:
+    def init_store(self, *, admin: str, aktenzeichen_pattern: str | None,
+                   search: str = "whoosh") -> Store:
         """Create the store at ``store_path`` and keep it open for this invocation.
 
         Raises:
             StoreExistsError: a store exists there already.
             InvalidInput: invalid pattern or database URL.
         """
-        options: dict[str, Any] = {"db_url": self.db_url, "admin": admin}
+        options: dict[str, Any] = {"db_url": self.db_url, "admin": admin, "search": search}
         if aktenzeichen_pattern is not None:
             options["aktenzeichen_pattern"] = aktenzeichen_pattern
         self._store = eakte.init(self.store_path, **options)

@@ -23,21 +23,26 @@ __all__ = ["akte", "close", "init", "plan", "reopen", "user"]
 @click.option("--aktenzeichen-pattern", metavar="PATTERN", default=None,
               help="Format of new Aktenzeichen, e.g. '{kennzeichen}-{number:04d}/{year}' "
                    "(the default).")
+@click.option("--search", "search", type=click.Choice(["whoosh", "postgres", "none"]),
+              default="whoosh", show_default=True,
+              help="Search backend: a Whoosh index in the store folder, PostgreSQL full-text "
+                   "search (stores on PostgreSQL), or none.")
 @json_option
 @pass_app
-def init(app: App, admin: str, aktenzeichen_pattern: str | None) -> None:
+def init(app: App, admin: str, aktenzeichen_pattern: str | None, search: str) -> None:
     """Create a new store.
 
     The --store folder receives the configuration and the blobs, and the SQLite database
     unless --db names another database.
     """
-    store = app.init_store(admin=admin, aktenzeichen_pattern=aktenzeichen_pattern)
+    store = app.init_store(admin=admin, aktenzeichen_pattern=aktenzeichen_pattern, search=search)
     info = {
         "store": str(app.store_path),
         "store_id": store.setting("store_id"),
         "admin": store.admin,
         "database": store.dialect,
         "aktenzeichen_pattern": store.aktenzeichen_pattern.pattern,
+        "search": search,
     }
     if app.json:
         emit_json(info)

@@ -16,6 +16,7 @@ from eakte.model.audit import AuditEvent, AuditHead
 from eakte.model.base import Base
 from eakte.model.document import Document
 from eakte.model.principal import Principal, Setting
+from eakte.model.search import SearchOutbox, TextExtraction
 from eakte.model.version import Rendition, Version
 from eakte.model.vorgang import Vorgang
 
@@ -31,7 +32,9 @@ __all__ = [
     "ExternalRef",
     "Principal",
     "Rendition",
+    "SearchOutbox",
     "Setting",
+    "TextExtraction",
     "Version",
     "Vorgang",
     "install_immutability_guard",

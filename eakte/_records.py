@@ -1,0 +1,392 @@
+"""Session operations on the Aktenplan, Akten, Vorgänge and principals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from eakte.aktenzeichen import validate_kennzeichen
+from eakte.errors import (
+    AccessDenied,
+    InvalidInput,
+    NotFoundError,
+    StateConflict,
+)
+from eakte.model import (
+    Akte,
+    AktenplanUnit,
+    AktenzeichenCounter,
+    ExternalRef,
+    Principal,
+    Vorgang,
+)
+from eakte.types import AkteStatus, Confidentiality, DisposalDecision
+
+if TYPE_CHECKING:
+    pass
+
+from eakte._unit_of_work import UnitOfWork, check_meta, clean_text
+
+__all__ = ["RecordsMixin"]
+
+
+class RecordsMixin(UnitOfWork):
+    """Aktenplan units, Akten (with Aktenzeichen and external ids), Vorgänge, users."""
+
+    # -- Aktenplan -----------------------------------------------------------------------
+
+    def add_plan_unit(
+        self,
+        kennzeichen: str,
+        title: str,
+        *,
+        parent: str | None = None,
+        retention_years: int | None = 10,
+        disposal: DisposalDecision | str = DisposalDecision.APPRAISE,
+    ) -> AktenplanUnit:
+        """Add a unit to the Aktenplan.
+
+        Args:
+            kennzeichen: e.g. ``"630.10"``.
+            title: e.g. ``"Baugenehmigungen"``.
+            parent: Kennzeichen of the parent unit.
+            retention_years: default Aufbewahrungsfrist; ``None`` means unlimited.
+            disposal: default Aussonderungsart (A, V or B).
+
+        Raises:
+            InvalidInput: invalid Kennzeichen, title, retention or disposal.
+            NotFoundError: the parent does not exist.
+            StateConflict: the Kennzeichen exists already.
+        """
+        kz = validate_kennzeichen(kennzeichen)
+        title = clean_text(title, "title", max_len=500)
+        try:
+            decision = DisposalDecision(disposal)
+        except ValueError as exc:
+            raise InvalidInput(f"disposal must be A, V or B, not {disposal!r}") from exc
+        if retention_years is not None and (
+            isinstance(retention_years, bool)
+            or not isinstance(retention_years, int)
+            or not 0 <= retention_years <= 1000
+        ):
+            raise InvalidInput(f"retention_years must be 0..1000 or None, not {retention_years!r}")
+        if self._orm.scalar(select(AktenplanUnit.id).where(AktenplanUnit.kennzeichen == kz)):
+            raise StateConflict(f"Aktenplan unit {kz!r} exists already")
+        parent_unit = self.get_plan_unit(parent) if parent else None
+        unit = AktenplanUnit(
+            kennzeichen=kz,
+            title=title,
+            parent_id=parent_unit.id if parent_unit else None,
+            retention_years=retention_years,
+            disposal=decision.value,
+            created_at=self._now(),
+            created_by=self.user,
+        )
+        self._orm.add(unit)
+        self._audit(
+            "plan.create", "aktenplan_unit", unit, kennzeichen=kz, title=title,
+            parent=parent_unit.kennzeichen if parent_unit else None,
+            retention_years=retention_years, disposal=decision.value,
+        )
+        return unit
+
+    def get_plan_unit(self, kennzeichen: str) -> AktenplanUnit:
+        """Return the Aktenplan unit with this Kennzeichen.
+
+        Raises:
+            NotFoundError: no such unit.
+        """
+        unit = self._orm.scalars(
+            select(AktenplanUnit).where(AktenplanUnit.kennzeichen == kennzeichen.strip())
+        ).first()
+        if unit is None:
+            raise NotFoundError("Aktenplan unit", kennzeichen)
+        return unit
+
+    def plan_units(self) -> list[AktenplanUnit]:
+        """Return the whole Aktenplan ordered by Kennzeichen."""
+        return list(self._orm.scalars(select(AktenplanUnit).order_by(AktenplanUnit.kennzeichen)))
+
+    # -- Akten ---------------------------------------------------------------------------
+
+    def _next_number(self, unit_id: int, year: int) -> int:
+        """Hand out the next running number for a unit and year, gap-free.
+
+        The counter row is updated inside this transaction: concurrent creators wait on the
+        row lock (PostgreSQL) or the write lock (SQLite), and a rollback returns the number.
+        """
+        dialect = self._store.dialect
+        values = {"unit_id": unit_id, "year": year, "last_number": 0}
+        if dialect == "postgresql":
+            stmt: Any = pg_insert(AktenzeichenCounter).values(values).on_conflict_do_nothing()
+        else:
+            stmt = sqlite_insert(AktenzeichenCounter).values(values).on_conflict_do_nothing()
+        self._orm.execute(stmt)
+        number = self._orm.execute(
+            update(AktenzeichenCounter)
+            .where(AktenzeichenCounter.unit_id == unit_id, AktenzeichenCounter.year == year)
+            .values(last_number=AktenzeichenCounter.last_number + 1)
+            .returning(AktenzeichenCounter.last_number)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        return int(number)
+
+    def create_akte(
+        self,
+        kennzeichen: str,
+        title: str,
+        *,
+        org_unit: str | None = None,
+        confidentiality: Confidentiality | str = Confidentiality.OPEN,
+        external_ids: Iterable[tuple[str, str]] = (),
+        metadata: dict[str, Any] | None = None,
+        year: int | None = None,
+    ) -> Akte:
+        """Create an Akte under an Aktenplan unit with the next free Aktenzeichen.
+
+        Args:
+            kennzeichen: the Aktenplan unit.
+            title: the Akte's title.
+            org_unit: owning organisational unit.
+            confidentiality: Vertraulichkeitsstufe.
+            external_ids: ``(system, id)`` pairs under which Fachverfahren know the Akte.
+            metadata: free-form JSON-compatible metadata.
+            year: the year of the Aktenzeichen (default: the current year).
+
+        Raises:
+            NotFoundError: the Aktenplan unit does not exist.
+            InvalidInput: invalid title, confidentiality or metadata.
+            StateConflict: an external id is already taken.
+        """
+        unit = self.get_plan_unit(validate_kennzeichen(kennzeichen))
+        title = clean_text(title, "title")
+        try:
+            conf = Confidentiality(confidentiality)
+        except ValueError as exc:
+            raise InvalidInput(f"unknown confidentiality {confidentiality!r}") from exc
+        meta = check_meta(metadata)
+        now = self._now()
+        the_year = now.year if year is None else year
+        if isinstance(the_year, bool) or not isinstance(the_year, int) or not (
+            1900 <= the_year <= 9999
+        ):
+            raise InvalidInput(f"year must be between 1900 and 9999, not {year!r}")
+        pattern = self._store.aktenzeichen_pattern
+        number = self._next_number(unit.id, the_year if pattern.per_year else 0)
+        az = pattern.format(
+            kennzeichen=unit.kennzeichen, number=number, year=the_year, org_unit=org_unit
+        )
+        akte = Akte(
+            aktenzeichen=az,
+            title=title,
+            unit_id=unit.id,
+            year=the_year,
+            number=number,
+            status=AkteStatus.OPEN.value,
+            org_unit=org_unit,
+            confidentiality=conf.value,
+            meta=meta,
+            created_at=now,
+            created_by=self.user,
+        )
+        self._orm.add(akte)
+        self._flush()
+        refs = [
+            self._add_external_ref(system, ext, "akte", akte.id) for system, ext in external_ids
+        ]
+        self._audit(
+            "akte.create", "akte", akte, aktenzeichen=az, title=title, unit=unit.kennzeichen,
+            confidentiality=conf.value, org_unit=org_unit, external_ids=refs, metadata=meta,
+        )
+        return akte
+
+    def _add_external_ref(self, system: str, external_id: str, object_type: str,
+                          object_id: int) -> str:
+        system = clean_text(system, "external system", max_len=100)
+        external_id = clean_text(external_id, "external id", max_len=500)
+        taken = self._orm.scalar(
+            select(ExternalRef.object_id).where(
+                ExternalRef.system == system,
+                ExternalRef.external_id == external_id,
+                ExternalRef.object_type == object_type,
+            )
+        )
+        if taken is not None:
+            raise StateConflict(
+                f"external id {system}:{external_id} already refers to {object_type} {taken}"
+            )
+        self._orm.add(ExternalRef(system=system, external_id=external_id,
+                                  object_type=object_type, object_id=object_id,
+                                  created_at=self._now()))
+        return f"{system}:{external_id}"
+
+    def find_akte(self, system: str, external_id: str) -> Akte:
+        """Return the Akte an external system knows under ``external_id``.
+
+        Raises:
+            NotFoundError: no Akte has that external id.
+        """
+        akte_id = self._orm.scalar(
+            select(ExternalRef.object_id).where(
+                ExternalRef.system == system,
+                ExternalRef.external_id == external_id,
+                ExternalRef.object_type == "akte",
+            )
+        )
+        if akte_id is None:
+            raise NotFoundError("Akte", f"{system}:{external_id}")
+        return self.get_akte(int(akte_id))
+
+    def external_ids(self, akte: Akte) -> list[str]:
+        """Return the ``system:id`` keys under which external systems know ``akte``."""
+        rows = self._orm.execute(
+            select(ExternalRef.system, ExternalRef.external_id)
+            .where(ExternalRef.object_type == "akte", ExternalRef.object_id == akte.id)
+            .order_by(ExternalRef.id)
+        ).all()
+        return [f"{s}:{e}" for s, e in rows]
+
+    def list_akten(self, *, kennzeichen: str | None = None) -> list[Akte]:
+        """Return Akten ordered by Aktenzeichen, optionally of one Aktenplan unit."""
+        stmt = select(Akte).order_by(Akte.aktenzeichen)
+        if kennzeichen:
+            stmt = stmt.where(Akte.unit_id == self.get_plan_unit(kennzeichen).id)
+        return list(self._orm.scalars(stmt))
+
+    def update_akte(self, akte: Akte, *, title: str | None = None,
+                    metadata: dict[str, Any] | None = None) -> Akte:
+        """Change an Akte's title or metadata (audited with old and new values).
+
+        Raises:
+            InvalidInput: invalid title or metadata.
+        """
+        akte = self._own(akte)
+        changes: dict[str, Any] = {}
+        if title is not None:
+            new_title = clean_text(title, "title")
+            if new_title != akte.title:
+                changes["title"] = {"old": akte.title, "new": new_title}
+                akte.title = new_title
+        if metadata is not None:
+            meta = check_meta(metadata)
+            if meta != akte.meta:
+                changes["metadata"] = {"old": akte.meta, "new": meta}
+                akte.meta = meta
+        if changes:
+            self._audit("akte.update", "akte", akte, aktenzeichen=akte.aktenzeichen, **changes)
+        return akte
+
+    def close_akte(self, akte: Akte) -> Akte:
+        """Close an Akte (z.d.A.): it refuses new documents and versions until reopened.
+
+        Raises:
+            StateConflict: the Akte is already closed.
+        """
+        akte = self._lock_akte(self._own(akte), exclusive=True)
+        if akte.status == AkteStatus.CLOSED:
+            raise StateConflict(f"Akte {akte.aktenzeichen!r} is already closed (z.d.A.)")
+        akte.status = AkteStatus.CLOSED.value
+        akte.closed_at = self._now()
+        self._audit("akte.close", "akte", akte, aktenzeichen=akte.aktenzeichen)
+        return akte
+
+    def reopen_akte(self, akte: Akte) -> Akte:
+        """Reopen a closed Akte.
+
+        Raises:
+            StateConflict: the Akte is open.
+        """
+        akte = self._lock_akte(self._own(akte), exclusive=True)
+        if akte.status != AkteStatus.CLOSED:
+            raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
+        akte.status = AkteStatus.OPEN.value
+        akte.closed_at = None
+        self._audit("akte.reopen", "akte", akte, aktenzeichen=akte.aktenzeichen)
+        return akte
+
+    # -- Vorgänge ------------------------------------------------------------------------
+
+    def create_vorgang(
+        self,
+        akte: Akte,
+        title: str,
+        *,
+        parent: Vorgang | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Vorgang:
+        """Create a Vorgang in ``akte`` (a Teilvorgang when ``parent`` is given).
+
+        Raises:
+            StateConflict: the Akte is closed.
+            InvalidInput: invalid title, or ``parent`` belongs to another Akte.
+        """
+        akte = self._own(akte)
+        parent = self._own(parent) if parent is not None else None
+        self._require_open(akte)
+        title = clean_text(title, "title")
+        if parent is not None and parent.akte_id != akte.id:
+            raise InvalidInput("a Teilvorgang must be in the same Akte as its parent Vorgang")
+        vorgang = Vorgang(
+            akte_id=akte.id,
+            parent_id=parent.id if parent else None,
+            title=title,
+            status=AkteStatus.OPEN.value,
+            meta=check_meta(metadata),
+            created_at=self._now(),
+            created_by=self.user,
+        )
+        self._orm.add(vorgang)
+        self._audit("vorgang.create", "vorgang", vorgang, akte=akte, title=title,
+                    aktenzeichen=akte.aktenzeichen, parent=parent)
+        return vorgang
+
+    def get_vorgang(self, vorgang_id: int) -> Vorgang:
+        """Return a Vorgang by id.
+
+        Raises:
+            NotFoundError: no such Vorgang.
+        """
+        vorgang = self._orm.get(Vorgang, vorgang_id)
+        if vorgang is None:
+            raise NotFoundError("Vorgang", vorgang_id)
+        return vorgang
+
+    def find_vorgang(self, akte: Akte, title: str) -> Vorgang | None:
+        """Return the first Vorgang of ``akte`` with exactly this title, if any."""
+        return self._orm.scalars(
+            select(Vorgang).where(Vorgang.akte_id == akte.id, Vorgang.title == title.strip())
+            .order_by(Vorgang.id)
+        ).first()
+
+    def vorgaenge(self, akte: Akte) -> list[Vorgang]:
+        """Return the Vorgänge of an Akte in creation order."""
+        return list(self._orm.scalars(
+            select(Vorgang).where(Vorgang.akte_id == akte.id).order_by(Vorgang.id)))
+
+    # -- principals ----------------------------------------------------------------------
+
+    def add_user(self, name: str, *, display_name: str | None = None,
+                 org_unit: str | None = None, is_admin: bool = False) -> Principal:
+        """Create a user principal (administrators only).
+
+        Raises:
+            AccessDenied: the acting principal is no administrator.
+            StateConflict: the name is taken.
+            InvalidInput: the name is empty or malformed.
+        """
+        if not self.principal.is_admin:
+            raise AccessDenied(self.user, "create users", "in this store")
+        name = clean_text(name, "user name", max_len=200)
+        if self._orm.scalar(select(Principal.id).where(Principal.name == name)):
+            raise StateConflict(f"principal {name!r} exists already")
+        principal = Principal(name=name, kind="user", display_name=display_name,
+                              org_unit=org_unit, is_admin=is_admin, created_at=self._now())
+        self._orm.add(principal)
+        self._audit("principal.create", "principal", name, kind="user", is_admin=is_admin,
+                    org_unit=org_unit)
+        return principal
+
