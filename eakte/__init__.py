@@ -19,7 +19,9 @@ from eakte.errors import (
     ArchiveImportError,
     BackendUnavailable,
     EakteError,
+    EakteWarning,
     ExportError,
+    IndexingWarning,
     IntegrityError,
     InvalidInput,
     NotFoundError,
@@ -41,6 +43,7 @@ from eakte.model import (
     Version,
     Vorgang,
 )
+from eakte.search.base import SearchBackend, SearchHit, SearchResult
 from eakte.session import Session
 from eakte.storage import BlobInfo, BlobStore, LocalBlobStore, MemoryBlobStore
 from eakte.store import Store, init, open
@@ -70,7 +73,9 @@ __all__ = [
     "Document",
     "DocumentKind",
     "EakteError",
+    "EakteWarning",
     "ExportError",
+    "IndexingWarning",
     "IntegrityError",
     "InvalidInput",
     "LocalBlobStore",
@@ -80,7 +85,10 @@ __all__ = [
     "Problem",
     "Rendition",
     "SchemaVersionError",
+    "SearchBackend",
     "SearchError",
+    "SearchHit",
+    "SearchResult",
     "Session",
     "StateConflict",
     "StorageError",

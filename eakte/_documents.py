@@ -75,11 +75,13 @@ class DocumentsMixin(UnitOfWork):
         metadata: dict[str, Any] | None = None,
         comment: str | None = None,
         parent: Document | None = None,
+        flush: bool = True,
     ) -> Document:
         """File content as a new document (version 1) in an Akte or one of its Vorgänge.
 
         The content is written to the blob store first (fsync'd, content-addressed); the
         document, its first version and the audit event are committed with the session.
+        The returned document already has its ``id``.
 
         Args:
             akte: the Akte to file into.
@@ -92,6 +94,8 @@ class DocumentsMixin(UnitOfWork):
             metadata: free-form JSON-compatible metadata.
             comment: a note on the first version.
             parent: file as an Anlage (attachment) of this document.
+            flush: write the rows now so that ``id`` is set; batch callers pass False and
+                flush once at the end (many rows in one statement).
 
         Raises:
             StateConflict: the Akte is closed.
@@ -138,6 +142,8 @@ class DocumentsMixin(UnitOfWork):
             version_uuid=version.uuid, sha256=sha, size=size, mime=mime, filename=fname,
             parent=parent,
         )
+        if flush:
+            self._flush()
         return document
 
     def file_documents(
@@ -168,7 +174,8 @@ class DocumentsMixin(UnitOfWork):
         total = len(sources)
         for i, path in enumerate(sources, 1):
             documents.append(
-                self.file_document(akte, path, title=title, vorgang=vorgang, kind=kind)
+                self.file_document(akte, path, title=title, vorgang=vorgang, kind=kind,
+                                   flush=False)
             )
             if progress is not None:
                 progress(i, total)

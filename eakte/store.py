@@ -439,7 +439,13 @@ def init(
         )
     try:
         if search_name != "none":
-            make_search_backend(store, search_name).close()  # refuse a misfit early
+            # A new store's index is complete while empty; building it now also refuses a
+            # backend that does not fit this store before anything is written.
+            backend = make_search_backend(store, search_name)
+            try:
+                backend.clear()
+            finally:
+                backend.close()
         state = _migrate.prepare(store.engine, create=True)
         if state != "created":
             raise StoreExistsError(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eakte.errors import EakteError, Problem
 from eakte.ingest.extract import Extraction, extract_text
@@ -126,12 +128,18 @@ class Indexer:
     def _record(self, outbox_ids: Iterable[int]) -> None:
         """Record extraction outcomes and remove the handled outbox rows, in one transaction."""
         now = self.store.clock()
+        rows = [{**e, "extracted_at": now} for e in self._pending_extractions]
         with self.store.orm_session() as orm, orm.begin():
-            ids = [e["version_id"] for e in self._pending_extractions]
-            if ids:
-                orm.execute(delete(TextExtraction).where(TextExtraction.version_id.in_(ids)))
-                orm.add_all(TextExtraction(extracted_at=now, **e)
-                            for e in self._pending_extractions)
+            if rows:
+                # an upsert: several processes may drain the same outbox rows at once
+                insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+                stmt = insert(TextExtraction)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[TextExtraction.version_id],
+                    set_={c: stmt.excluded[c] for c in ("status", "chars", "problems",
+                                                        "extracted_at")},
+                )
+                orm.execute(stmt, rows)
             outbox = list(outbox_ids)
             if outbox:
                 orm.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(outbox)))
