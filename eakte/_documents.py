@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterator, Sequence
@@ -60,6 +61,8 @@ class DocumentsMixin(UnitOfWork):
                 )
             except OSError as exc:
                 raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
+            if not info.created:  # reused: commit checks that no disposal deleted it meanwhile
+                self._dedup_blobs.append(info.sha256)
             return info.sha256, info.size, mime, src.filename
 
     def file_document(
@@ -98,14 +101,14 @@ class DocumentsMixin(UnitOfWork):
                 flush once at the end (many rows in one statement).
 
         Raises:
-            StateConflict: the Akte is closed.
+            StateConflict: the Akte or the Vorgang is closed, or the Akte was disposed.
             InvalidInput: empty/unreadable content, bad title, kind or metadata.
             UnsafeContent: the content exceeds the store's size limit.
         """
         akte = self._own(akte)
         vorgang = self._own(vorgang) if vorgang is not None else None
         parent = self._own(parent) if parent is not None else None
-        self._require_open(akte)
+        self._require_open(akte, vorgang.id if vorgang is not None else None)
         if vorgang is not None and vorgang.akte_id != akte.id:
             raise InvalidInput("the Vorgang belongs to another Akte")
         try:
@@ -166,19 +169,24 @@ class DocumentsMixin(UnitOfWork):
             StateConflict: the Akte is closed.
         """
         akte = self._own(akte)
-        self._require_open(akte)
+        vorgang = self._own(vorgang) if vorgang is not None else None
+        self._require_open(akte, vorgang.id if vorgang is not None else None)
         for path in sources:
             with open_source(path):
                 pass
         documents = []
         total = len(sources)
-        for i, path in enumerate(sources, 1):
-            documents.append(
-                self.file_document(akte, path, title=title, vorgang=vorgang, kind=kind,
-                                   flush=False)
-            )
-            if progress is not None:
-                progress(i, total)
+        # Blob stores that can make many blobs durable at once (one sync instead of one
+        # per file) do so when the block ends, before any row is committed.
+        batch = getattr(self._store.blobs, "batch", None)
+        with batch() if callable(batch) else contextlib.nullcontext():
+            for i, path in enumerate(sources, 1):
+                documents.append(
+                    self.file_document(akte, path, title=title, vorgang=vorgang, kind=kind,
+                                       flush=False)
+                )
+                if progress is not None:
+                    progress(i, total)
         self._flush()
         return documents
 
@@ -214,13 +222,13 @@ class DocumentsMixin(UnitOfWork):
         concurrent writers get distinct consecutive numbers.
 
         Raises:
-            StateConflict: the document's Akte is closed.
+            StateConflict: the document's Akte or Vorgang is closed, or the Akte was disposed.
             InvalidInput: empty or unreadable content.
             UnsafeContent: the content exceeds the store's size limit.
         """
         document = self._own(document)
         akte = self.get_akte(document.akte_id)
-        self._require_open(akte)
+        self._require_open(akte, document.vorgang_id)
         sha, size, mime, fname = self._store_content(source, filename)
         now = self._now()
         self._flush()
@@ -263,7 +271,7 @@ class DocumentsMixin(UnitOfWork):
         version = self._own(version)
         document = self.get_document(version.document_id)
         akte = self.get_akte(document.akte_id)
-        self._require_open(akte)
+        self._require_open(akte, document.vorgang_id)
         kind = clean_text(kind, "rendition kind", max_len=50)
         if kind == "original":
             raise InvalidInput("the original rendition is the version itself")
@@ -331,8 +339,10 @@ class DocumentsMixin(UnitOfWork):
 
         Raises:
             NotFoundError: no such version, rendition or blob.
+            StateConflict: the Akte was disposed; its content was deleted.
         """
         ver = self.get_version(document, version)
+        self._require_content(document)
         sha, what, size = ver.sha256, "original", ver.size
         if rendition and rendition != "original":
             rend = self._orm.scalars(
@@ -353,6 +363,7 @@ class DocumentsMixin(UnitOfWork):
 
         Raises:
             NotFoundError: no such version, rendition or blob.
+            StateConflict: the Akte was disposed; its content was deleted.
             IntegrityError: the stored bytes do not match the recorded SHA-256.
         """
         with self.open_content(document, version=version, rendition=rendition) as fh:
@@ -373,7 +384,7 @@ class DocumentsMixin(UnitOfWork):
             StateConflict: the Akte is closed.
         """
         document = self._own(document)
-        self._require_open(self.get_akte(document.akte_id))
+        self._require_open(self.get_akte(document.akte_id), document.vorgang_id)
         changes: dict[str, Any] = {}
         if title is not None:
             new_title = clean_text(title, "title")

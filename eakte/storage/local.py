@@ -9,12 +9,14 @@ so readers never see partial content and no writer replaces another's blob.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +87,38 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_file(path: Path) -> None:
+    """Flush one file's content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs(path: Path) -> bool:
+    """Flush the whole file system holding ``path`` with one ``syncfs`` call (Linux).
+
+    Returns:
+        False where ``syncfs`` is not available; the caller then fsyncs file by file.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+    return True
+
+
 def _remove(path: Path) -> bool:
     """Make ``path`` writable and unlink it; return False if it was already gone."""
     try:
@@ -129,6 +163,7 @@ class LocalBlobStore:
         self._root: Final = Path(root).absolute()
         self._tmp: Final = self._root / _TEMP_DIR
         self._fsync: Final = fsync
+        self._local = threading.local()  # per-thread pending puts of an open batch()
         with _storage_errors(f"cannot create blob folder {self._tmp}"):
             self._tmp.mkdir(parents=True, exist_ok=True)
 
@@ -174,16 +209,21 @@ class LocalBlobStore:
             fd, name = tempfile.mkstemp(prefix="put-", suffix=".tmp", dir=self._tmp)
         temp = Path(name)
         try:
+            pending: dict[str, Path] | None = getattr(self._local, "pending", None)
             try:
-                sha256, size = self._fill(fd, temp, stream, max_size)
+                sha256, size = self._fill(fd, temp, stream, max_size,
+                                          sync=self._fsync and pending is None)
             finally:
                 with _storage_errors(f"cannot close temporary file {temp}"):
                     os.close(fd)
             final = self.path_for(sha256)
             with _storage_errors(f"cannot check for blob file {final}"):
-                if final.exists():
-                    _remove(temp)
+                if final.exists() or (pending is not None and sha256 in pending):
+                    os.unlink(temp)
                     return BlobInfo(sha256=sha256, size=size, created=False)
+            if pending is not None:  # published when the batch ends
+                pending[sha256] = temp
+                return BlobInfo(sha256=sha256, size=size, created=True)
             created = self._commit(temp, final)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -315,7 +355,8 @@ class LocalBlobStore:
                     removed += 1
         return removed
 
-    def _fill(self, fd: int, temp: Path, stream: BinaryIO, max_size: int | None) -> tuple[str, int]:
+    def _fill(self, fd: int, temp: Path, stream: BinaryIO, max_size: int | None, *,
+              sync: bool) -> tuple[str, int]:
         """Copy ``stream`` into the open temp file, hashing; make it read-only and durable."""
         digest = hashlib.sha256()
         size = 0
@@ -328,9 +369,76 @@ class LocalBlobStore:
                 _write_all(fd, chunk)
         with _storage_errors(f"cannot flush temporary file {temp}"):
             os.chmod(temp, _READ_ONLY)
-            if self._fsync:
+            if sync:
                 os.fsync(fd)
         return digest.hexdigest(), size
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the puts of this thread inside the block durable together, at its end.
+
+        Inside the block ``put`` writes and hashes each blob but publishes none; on a
+        normal exit all contents are flushed to disk at once (one ``syncfs`` on Linux,
+        else one fsync per file), then linked under their addresses, then the folders are
+        flushed. A blob therefore never appears under its address before its bytes are
+        durable, and callers commit database rows only after the block. On an exception
+        nothing is published and the temporary files are removed.
+
+        Raises:
+            StorageError: the file system failed; nothing of the batch is published.
+        """
+        if getattr(self._local, "pending", None) is not None:
+            yield  # nested: the outer batch publishes
+            return
+        pending: dict[str, Path] = {}
+        self._local.pending = pending
+        try:
+            yield
+        except BaseException:
+            self._local.pending = None
+            for temp in pending.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            raise
+        self._local.pending = None
+        self._publish(pending)
+
+    def _publish(self, pending: dict[str, Path]) -> None:
+        """Flush, link and flush again the temp files of a finished batch."""
+        try:
+            if self._fsync:
+                with _storage_errors("cannot flush new blobs to disk"):
+                    if not _syncfs(self._root):
+                        for temp in pending.values():
+                            _fsync_file(temp)
+            folders: set[Path] = set()
+            new_folder = False
+            for sha256, temp in pending.items():
+                final = self.path_for(sha256)
+                with _storage_errors(f"cannot move blob into place at {final}"):
+                    try:
+                        final.parent.mkdir()
+                        new_folder = True
+                    except FileExistsError:
+                        pass
+                    try:
+                        os.link(temp, final)
+                    except FileExistsError:
+                        pass
+                    except OSError:
+                        os.replace(temp, final)
+                folders.add(final.parent)
+            if self._fsync:
+                with _storage_errors("cannot flush blob folders to disk"):
+                    if not _syncfs(self._root):
+                        for folder in folders:
+                            _fsync_dir(folder)
+                        if new_folder:
+                            _fsync_dir(self._root)
+        finally:
+            for temp in pending.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
 
     def _commit(self, temp: Path, final: Path) -> bool:
         """Move a finished temp file to its final address and flush the folder entries.

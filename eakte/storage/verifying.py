@@ -29,9 +29,16 @@ class VerifyingReader(io.RawIOBase):
         self._checked = False
 
     def readable(self) -> bool:
+        """Return True: this stream is for reading."""
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Read into ``buffer``; at the end of the stream check the hash.
+
+        Raises:
+            IntegrityError: the content does not match its address (at the end).
+            StorageError: the underlying read failed.
+        """
         try:
             data = self._raw.read(len(buffer))
         except OSError as exc:
@@ -57,6 +64,7 @@ class VerifyingReader(io.RawIOBase):
             )
 
     def close(self) -> None:
+        """Close the underlying blob stream."""
         try:
             self._raw.close()
         finally:

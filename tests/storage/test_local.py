@@ -184,3 +184,27 @@ def test_without_fsync(tmp_path: Path) -> None:
 
 def test_repr_names_root(store: LocalBlobStore) -> None:
     assert repr(store) == f"LocalBlobStore({str(store.root)!r})"
+
+
+def test_batch_publishes_only_at_its_end(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "b")
+    with store.batch():
+        first = store.put_bytes(b"eins")
+        again = store.put_bytes(b"eins")
+        second = store.put_bytes(b"zwei")
+        assert first.created and not again.created and second.created
+        assert list(store) == []  # nothing published before the bytes are durable
+    assert sorted(store) == sorted([first.sha256, second.sha256])
+    with store.open(first.sha256) as fh:
+        assert fh.read() == b"eins"
+    assert stat.S_IMODE(store.path_for(second.sha256).stat().st_mode) == 0o444
+    assert _temp_files(store) == []
+
+
+def test_failed_batch_publishes_nothing(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "b")
+    with pytest.raises(RuntimeError), store.batch():
+        store.put_bytes(b"verloren")
+        raise RuntimeError("caller failed")
+    assert list(store) == []
+    assert _temp_files(store) == []
