@@ -26,6 +26,9 @@ import eakte
 #: libpq URL of the PostgreSQL database benchmarks create their schemas in.
 PG_URL = os.environ.get("EAKTE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
+#: Search backend for temporary stores (``--search``); None means eakte's default.
+DEFAULT_SEARCH: str | None = None
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The project's ``eakte`` console script (next to the interpreter running the benchmark).
 EAKTE_CLI = Path(sys.executable).parent / "eakte"
@@ -40,9 +43,14 @@ def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None
                         help="repetitions per measurement (median is reported)")
     parser.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all",
                         help="which database(s) to measure")
+    parser.add_argument("--search", default=None,
+                        help="search backend of the temporary stores (default: eakte's default)")
     if extra is not None:
         extra(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    global DEFAULT_SEARCH
+    DEFAULT_SEARCH = args.search
+    return args
 
 
 def backends(choice: str) -> list[str]:
@@ -74,7 +82,8 @@ def sqlalchemy_pg_url(schema: str) -> str:
 
 
 @contextlib.contextmanager
-def temp_store(backend: str, *, blobs_fsync: bool = True) -> Iterator[eakte.Store]:
+def temp_store(backend: str, *, blobs_fsync: bool = True, search: str | None = None
+               ) -> Iterator[eakte.Store]:
     """Yield a fresh store (folder in a temp dir; SQLite or a fresh PostgreSQL schema).
 
     The folder, and the PostgreSQL schema, are removed afterwards.
@@ -92,7 +101,13 @@ def temp_store(backend: str, *, blobs_fsync: bool = True) -> Iterator[eakte.Stor
             db_url = sqlalchemy_pg_url(schema)
         blobs = None if blobs_fsync else eakte.LocalBlobStore(folder / "store" / "blobs",
                                                               fsync=False)
-        store = eakte.init(folder / "store", db_url=db_url, blobs=blobs)
+        search = search or DEFAULT_SEARCH
+        extra: dict[str, Any] = {} if search is None else {"search": search}
+        if search == "memory":  # not recordable in a store folder: pass an instance
+            from eakte.search.memory import MemorySearchBackend
+
+            extra["search"] = MemorySearchBackend()
+        store = eakte.init(folder / "store", db_url=db_url, blobs=blobs, **extra)
         try:
             yield store
         finally:
@@ -155,4 +170,6 @@ def fmt_runs(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 def header(title: str, quick: bool) -> None:
     print(f"== {title}{' (quick)' if quick else ''} ==")
     version = getattr(eakte, "__version__", "?")
-    print(f"python {sys.version.split()[0]}, eakte {version}, {os.cpu_count()} CPUs")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, eakte {version}, {os.cpu_count()} CPUs, "
+          f"load average {load} (other work on the machine skews the figures)")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import chain
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 
@@ -16,20 +19,85 @@ from eakte.model import AuditEvent, AuditHead
 __all__ = ["verify_chain"]
 
 _COLUMNS = ("actor", "action", "object_type", "object_id")
+# Selected in this order by the raw query below.
+_SELECT = (
+    "SELECT seq, canonical, hash, time, actor, action, object_type, object_id, {details} "
+    "FROM audit_events ORDER BY seq"
+)
 
 
 def _problem(kind: str, seq: int, message: str) -> Problem:
     return Problem(kind=kind, subject=f"audit event {seq}", message=message, data={"seq": seq})
 
 
-def _check_columns(row: Any, doc: dict[str, Any]) -> list[str]:
+def _column_differences(
+    values: dict[str, Any], time_text: str, details: Any, doc: dict[str, Any]
+) -> list[str]:
     """Return the names of columns whose value differs from the canonical bytes."""
-    differ = [name for name in _COLUMNS if getattr(row, name) != doc.get(name)]
-    if format_time(row.time) != doc.get("time"):
+    differ = [name for name in _COLUMNS if values[name] != doc.get(name)]
+    if time_text != doc.get("time"):
         differ.append("time")
-    if row.details != doc.get("details"):
+    if details != doc.get("details"):
         differ.append("details")
     return differ
+
+
+def _raw_rows(conn: Connection, batch: int) -> tuple[Any, Iterator[Any]]:
+    """Return a raw driver cursor over all events in sequence order and its rows, streamed.
+
+    The rows (tuples in ``_SELECT`` order) bypass SQLAlchemy's per-row result machinery;
+    the caller converts values itself, and only where they are actually needed. On
+    PostgreSQL ``details`` comes as JSON text.
+    """
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        sql = _SELECT.format(details="details::text")
+        if hasattr(dbapi_conn, "pgconn"):  # psycopg 3: the server goes on sending as we check
+            cursor = dbapi_conn.cursor(binary=True)
+            try:
+                return cursor, cursor.stream(sql, size=batch)
+            except TypeError:  # psycopg < 3.2 streams row by row
+                return cursor, cursor.stream(sql)
+        try:  # psycopg2: a server-side cursor keeps memory flat
+            cursor = dbapi_conn.cursor(name="eakte_verify_chain")
+        except TypeError:  # a driver without named cursors
+            cursor = dbapi_conn.cursor()
+    else:
+        sql = _SELECT.format(details="details")
+        cursor = dbapi_conn.cursor()
+    cursor.execute(sql)
+    return cursor, chain.from_iterable(iter(partial(cursor.fetchmany, batch), []))
+
+
+def _scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """Return json's C scanner, ``scan(text, 0) -> (value, end)``.
+
+    It decodes the JSON value at the start of ``text`` and returns where it ends: what
+    ``json.loads`` does, minus the checks for surrounding white space and extra data.
+    """
+    scan: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, json.JSONDecoder()))
+    return scan
+
+
+def _json_loader(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Return ``fallback`` made faster for the common case of a complete JSON text.
+
+    A text that is exactly one JSON value is decoded by the scanner, with the same result
+    as ``json.loads``; any other input goes to ``fallback`` unchanged.
+    """
+    scan = _scanner()
+
+    def load(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                result, end = scan(value, 0)
+            except (StopIteration, ValueError):
+                return fallback(value)
+            if end == len(value):
+                return result
+        return fallback(value)
+
+    return load
 
 
 def verify_chain(
@@ -57,69 +125,105 @@ def verify_chain(
     expected_seq = 1
     count = 0
     sha256 = hashlib.sha256
+    fromhex = bytes.fromhex
     loads = json.loads
-    stmt = select(
-        AuditEvent.seq,
-        AuditEvent.canonical,
-        AuditEvent.hash,
-        AuditEvent.time,
-        AuditEvent.actor,
-        AuditEvent.action,
-        AuditEvent.object_type,
-        AuditEvent.object_id,
-        AuditEvent.details,
-    ).order_by(AuditEvent.seq)
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
-    for row in result:
-        seq = row.seq
-        canon = bytes(row.canonical)
-        if seq != expected_seq:
-            problems.append(
-                _problem(
-                    "audit.sequence_gap",
-                    seq,
-                    f"expected event {expected_seq} next, found {seq}: "
-                    f"{'events deleted' if seq > expected_seq else 'duplicate sequence'}",
-                )
-            )
-        try:
-            doc = loads(canon)
-        except ValueError:
-            problems.append(_problem("audit.undecodable", seq, "canonical bytes are not JSON"))
-            doc = {}
-        if doc and doc.get("seq") != seq:
-            problems.append(
-                _problem(
-                    "audit.reordered",
-                    seq,
-                    f"row {seq} holds the bytes of event {doc.get('seq')} (moved or reordered)",
-                )
-            )
-        elif doc:
-            differ = _check_columns(row, doc)
-            if differ:
+    scan = _scanner()
+    # The conversions SQLAlchemy would apply to these columns, applied only where needed.
+    dialect = conn.dialect
+    table = AuditEvent.__table__
+    time_proc = table.c.time.type.dialect_impl(dialect).result_processor(dialect, None)
+    if dialect.name == "postgresql":
+        load_details = _json_loader(json.loads)
+    else:
+        details_proc = table.c.details.type.dialect_impl(dialect).result_processor(dialect, None)
+        load_details = _json_loader(details_proc) if details_proc else (lambda value: value)
+    # Events of one commit share their time: remember the last stored time and its
+    # canonical text form instead of converting every row again.
+    last_raw_time: Any = None
+    last_time_text = ""
+    cursor, rows = _raw_rows(conn, batch)
+    try:
+        for seq, raw_canon, row_hash, raw_time, actor, action, object_type, object_id, \
+                raw_details in rows:
+            canon = bytes(raw_canon)
+            if seq != expected_seq:
                 problems.append(
                     _problem(
-                        "audit.column_mismatch",
+                        "audit.sequence_gap",
                         seq,
-                        f"column(s) {', '.join(differ)} differ from the hashed bytes (row edited)",
+                        f"expected event {expected_seq} next, found {seq}: "
+                        f"{'events deleted' if seq > expected_seq else 'duplicate sequence'}",
                     )
                 )
-        computed = sha256(bytes.fromhex(prev) + canon).hexdigest()
-        if computed != row.hash:
-            problems.append(
-                _problem(
-                    "audit.hash_mismatch",
-                    seq,
-                    "hash does not follow from the previous event and this event's bytes: "
-                    "this event or the one before it was altered, inserted or removed",
+            try:
+                # Fast path: UTF-8 text that is exactly one JSON value. Anything else is
+                # decoded as json.loads(bytes) does (BOMs, UTF-16/32, white space) or reported.
+                text = canon.decode()
+                doc, end = scan(text, 0)
+                if end != len(text):
+                    raise ValueError("not a single JSON value")
+            except (ValueError, StopIteration):
+                try:
+                    doc = loads(canon)
+                except ValueError:
+                    problems.append(
+                        _problem("audit.undecodable", seq, "canonical bytes are not JSON")
+                    )
+                    doc = {}
+            if doc and doc.get("seq") != seq:
+                problems.append(
+                    _problem(
+                        "audit.reordered",
+                        seq,
+                        f"row {seq} holds the bytes of event {doc.get('seq')} "
+                        "(moved or reordered)",
+                    )
                 )
-            )
-        prev = row.hash
-        expected_seq = seq + 1
-        count += 1
-        if progress is not None and count % batch == 0:
-            progress(count)
+            elif doc:
+                if raw_time is None or raw_time != last_raw_time:
+                    time_value: Any = time_proc(raw_time) if time_proc else raw_time
+                    last_time_text = format_time(time_value)
+                    last_raw_time = raw_time
+                details = load_details(raw_details)
+                get = doc.get
+                if (
+                    actor != get("actor")
+                    or action != get("action")
+                    or object_type != get("object_type")
+                    or object_id != get("object_id")
+                    or last_time_text != get("time")
+                    or details != get("details")
+                ):
+                    values = {"actor": actor, "action": action, "object_type": object_type,
+                              "object_id": object_id}
+                    differ = _column_differences(values, last_time_text, details, doc)
+                    problems.append(
+                        _problem(
+                            "audit.column_mismatch",
+                            seq,
+                            f"column(s) {', '.join(differ)} differ from the hashed bytes "
+                            "(row edited)",
+                        )
+                    )
+            if sha256(fromhex(prev) + canon).hexdigest() != row_hash:
+                problems.append(
+                    _problem(
+                        "audit.hash_mismatch",
+                        seq,
+                        "hash does not follow from the previous event and this event's bytes: "
+                        "this event or the one before it was altered, inserted or removed",
+                    )
+                )
+            prev = row_hash
+            expected_seq = seq + 1
+            count += 1
+            if progress is not None and count % batch == 0:
+                progress(count)
+    finally:
+        close_stream = getattr(rows, "close", None)
+        if close_stream is not None:  # a psycopg stream cancels and drains the query
+            close_stream()
+        cursor.close()
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     last_seq = expected_seq - 1
     if head is None:
