@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
-from eakte.errors import EakteError, Problem
+from eakte.errors import EakteError, Problem, SearchError
 from eakte.ingest.extract import Extraction, extract_text
 from eakte.ingest.limits import ExtractLimits
 from eakte.model import Akte, Document, SearchOutbox, TextExtraction, Version
+from eakte.model.lifecycle import disposed_akte_ids
 from eakte.search.base import IndexDocument, SearchBackend
 
 if TYPE_CHECKING:
@@ -51,6 +54,15 @@ def _full_text(extraction: Extraction) -> str:
     return "\n\n".join(t for t in texts if t)
 
 
+@contextmanager
+def _database_errors(action: str) -> Iterator[None]:
+    """Turn database failures during indexing into :class:`SearchError`."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise SearchError(f"{action} failed: {exc}") from exc
+
+
 class Indexer:
     """Refreshes a :class:`SearchBackend` from the database and the blob store.
 
@@ -82,6 +94,8 @@ class Indexer:
                   & (Version.number == Document.version_count))
             .join(Akte, Akte.id == Document.akte_id)
             .where(Document.id.in_(document_ids))
+            # documents of disposed Akten lost their content: they leave the index
+            .where(Document.akte_id.not_in(disposed_akte_ids()))
         )
         docs: list[IndexDocument] = []
         extractions: list[dict[str, Any]] = []
@@ -128,7 +142,9 @@ class Indexer:
     def _record(self, outbox_ids: Iterable[int]) -> None:
         """Record extraction outcomes and remove the handled outbox rows, in one transaction."""
         now = self.store.clock()
-        rows = [{**e, "extracted_at": now} for e in self._pending_extractions]
+        # one order for every process, so concurrent upserts cannot deadlock
+        rows = sorted(({**e, "extracted_at": now} for e in self._pending_extractions),
+                      key=lambda row: row["version_id"])
         with self.store.orm_session() as orm, orm.begin():
             if rows:
                 # an upsert: several processes may drain the same outbox rows at once
@@ -140,7 +156,7 @@ class Indexer:
                                                         "extracted_at")},
                 )
                 orm.execute(stmt, rows)
-            outbox = list(outbox_ids)
+            outbox = sorted(outbox_ids)
             if outbox:
                 orm.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(outbox)))
         self._pending_extractions = []
@@ -168,8 +184,13 @@ class Indexer:
         """Index every document waiting in the outbox, in batches.
 
         Raises:
-            SearchError: the backend failed; the outbox keeps the rest for a replay.
+            SearchError: the backend or the database failed; the outbox keeps the rest
+                for a replay.
         """
+        with _database_errors("draining the search outbox"):
+            return self._drain(progress=progress)
+
+    def _drain(self, *, progress: Progress | None = None) -> ReindexReport:
         report = ReindexReport()
         reason = self.backend.needs_rebuild()
         if reason:
@@ -252,7 +273,8 @@ class Indexer:
                 for doc_id, number, sha in orm.execute(
                     select(Document.id, Version.number, Version.sha256).join(
                         Version, (Version.document_id == Document.id)
-                        & (Version.number == Document.version_count)))
+                        & (Version.number == Document.version_count))
+                    .where(Document.akte_id.not_in(disposed_akte_ids())))
             }
             waiting = set(orm.scalars(select(SearchOutbox.document_id)))
         problems: list[Problem] = []
