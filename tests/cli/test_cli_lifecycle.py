@@ -1,0 +1,133 @@
+"""Lifecycle commands: hold, retention, disposal due/status/destroy, export bagit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import bagit
+import pytest
+
+import eakte
+
+
+@pytest.fixture
+def due_akte(ok, store: Path, tmp_path: Path) -> tuple[str, int]:
+    """A closed Akte under a unit with retention 0 and default V: due at once."""
+    ok("plan", "add", "020", "Personal", "--retention-years", "0", "--disposal", "V")
+    az = json.loads(ok("akte", "create", "020", "Stellenbesetzung Bauamt",
+                       "--json").stdout)["aktenzeichen"]
+    (tmp_path / "bewerbung.txt").write_text("Bewerbung von Frau Müller\n", encoding="utf-8")
+    [doc] = json.loads(ok("add", az, str(tmp_path / "bewerbung.txt"), "--json").stdout)
+    ok("close", az)
+    return az, int(doc["id"])
+
+
+def _appraise_by_default(store_dir: Path, az: str) -> None:
+    with eakte.open(store_dir, create=False) as store, store.session() as s:
+        s.appraise_by_default(s.get_akte(az))
+
+
+def test_hold_set_list_release(ok, run, akte):
+    assert "Legal hold 1 set" in ok("hold", "set", akte, "--reason", "Klage 3 K 12/26").stdout
+    second = json.loads(ok("hold", "set", akte, "--reason", "DSGVO Art. 15", "--json").stdout)
+    assert second["active"] is True and second["reason"] == "DSGVO Art. 15"
+    listed = json.loads(ok("hold", "list", akte, "--json").stdout)
+    assert [h["reason"] for h in listed] == ["Klage 3 K 12/26", "DSGVO Art. 15"]
+    assert "Klage 3 K 12/26" in ok("hold", "list", akte).stdout
+    released = json.loads(ok("hold", "release", akte, "--hold", "1", "--reason",
+                             "Verfahren beendet", "--json").stdout)
+    assert [(h["id"], h["active"], h["release_reason"]) for h in released] == [
+        (1, False, "Verfahren beendet")]
+    assert "Released legal hold 2" in ok("hold", "release", akte).stdout
+    again = run("hold", "release", akte)
+    assert again.exit_code == 7 and "no active legal hold" in again.stderr
+    assert run("hold", "set", akte).exit_code == 2  # --reason is required
+    assert run("hold", "set", "630.10-9999/1999", "--reason", "x").exit_code == 3
+    assert run("hold", "set", akte, "--reason", "   ").exit_code == 6
+    actions = [e["action"] for e in json.loads(ok("audit", "--json").stdout)]
+    assert actions.count("hold.set") == 2 and actions.count("hold.release") == 2
+
+
+def test_retention(ok, run, akte):
+    view = json.loads(ok("retention", akte, "5", "--json").stdout)
+    assert view == {"aktenzeichen": akte, "retention_years": 5, "retention_until": None}
+    ok("close", akte)
+    assert "until" in ok("retention", akte, "7").stdout
+    assert "unlimited" in ok("retention", akte, "unlimited").stdout
+    status = json.loads(ok("disposal", "status", akte, "--json").stdout)
+    assert status["retention_years"] is None and status["retention_override"] is True
+    bad = run("retention", akte, "ewig")
+    assert bad.exit_code == 2 and "ewig" in bad.stderr
+
+
+def test_disposal_due_and_status(ok, run, akte, due_akte):
+    az, _ = due_akte
+    ok("close", akte)  # 630.10 has unlimited retention: never due
+    due = json.loads(ok("disposal", "due", "--json").stdout)
+    assert [d["aktenzeichen"] for d in due] == [az]
+    entry = due[0]
+    assert {"aktenzeichen", "id", "title", "closed_at", "retention_years", "due_since",
+            "decision"} <= entry.keys()
+    assert entry["retention_years"] == 0 and entry["decision"] == "V"
+    assert entry["title"] == "Stellenbesetzung Bauamt"
+    assert entry["due_since"] == entry["closed_at"][:10]  # retention 0: due from closing
+    assert json.loads(ok("disposal", "due", "--as-of", "2000-01-01", "--json").stdout) == []
+    assert az in ok("disposal", "due").stdout
+    assert run("disposal", "due", "--as-of", "gestern").exit_code == 2
+
+    status = json.loads(ok("disposal", "status", az, "--json").stdout)
+    assert status["state"] == "due" and status["default_decision"] == "V"
+    human = ok("disposal", "status", akte).stdout
+    assert "retained" in human and "unlimited" in human
+    ok("hold", "set", az, "--reason", "Prüfung")
+    assert json.loads(ok("disposal", "due", "--json").stdout) == []
+    assert json.loads(ok("disposal", "status", az, "--json").stdout)["on_hold"] is True
+
+
+def test_disposal_destroy(ok, run, store, due_akte, tmp_path):
+    az, doc_id = due_akte
+    early = run("disposal", "destroy", az, "--yes")
+    assert early.exit_code == 7 and "not been offered" in early.stderr
+    _appraise_by_default(store, az)
+    ok("hold", "set", az, "--reason", "Klage")
+    held = run("disposal", "destroy", az, "--yes")
+    assert held.exit_code == 7 and "legal hold" in held.stderr
+    ok("hold", "release", az)
+    aborted = run("disposal", "destroy", az, input="n\n")
+    assert aborted.exit_code == 1
+    assert json.loads(ok("disposal", "status", az, "--json").stdout)["state"] == "appraised"
+    assert "Destroyed" in ok("disposal", "destroy", az, input="y\n").stdout
+    status = json.loads(ok("disposal", "status", az, "--json").stdout)
+    assert status["state"] == "destroyed" and status["destroyed_at"]
+    read = run("get", str(doc_id), "-o", str(tmp_path / "out.txt"))
+    assert read.exit_code == 7 and "destroyed" in read.stderr
+    again = run("disposal", "destroy", az, "--yes", "--json")
+    assert again.exit_code == 7 and again.stdout == ""
+    deleted = [e for e in json.loads(ok("audit", "--json").stdout)
+               if e["action"] == "disposal.deleted"]
+    assert len(deleted) == 1
+    sha = hashlib.sha256("Bewerbung von Frau Müller\n".encode()).hexdigest()
+    assert deleted[0]["details"]["documents"][0]["versions"][0]["sha256"] == sha
+    report = json.loads(ok("verify", "--json").stdout)
+    assert report["ok"] is True
+
+
+def test_export_bagit(ok, run, akte, tmp_path):
+    (tmp_path / "plan.txt").write_text("Lageplan Grundstück Süd\n", encoding="utf-8")
+    ok("add", akte, str(tmp_path / "plan.txt"))
+    out = tmp_path / "bag"
+    view = json.loads(ok("export", "bagit", akte, "-o", str(out), "--source-organization",
+                         "Bauamt Musterstadt", "--json").stdout)
+    assert view["path"] == str(out) and view["akten"] == [akte]
+    assert view["files"] == 2  # the document and data/metadata.json
+    bag = bagit.Bag(str(out))
+    bag.validate()
+    assert bag.info["Payload-Oxum"] == view["payload_oxum"]
+    assert bag.info["External-Identifier"] == akte
+    busy = run("export", "bagit", akte, "-o", str(out))
+    assert busy.exit_code == 10 and "not an empty folder" in busy.stderr
+    assert run("export", "bagit", "630.10-9999/1999", "-o", str(tmp_path / "x")).exit_code == 3
+    assert run("export", "bagit", "-o", str(tmp_path / "y")).exit_code == 2
+    assert "Wrote BagIt bag" in ok("export", "bagit", akte, "-o", str(tmp_path / "z")).stdout
