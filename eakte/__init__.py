@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eakte._disposal import DisposalStatus, DueAkte
 from eakte.aktenzeichen import AktenzeichenPattern
 from eakte.errors import (
     AccessDenied,
@@ -18,6 +19,7 @@ from eakte.errors import (
     AdapterError,
     ArchiveImportError,
     BackendUnavailable,
+    BlobCleanupWarning,
     EakteError,
     EakteWarning,
     ExportError,
@@ -38,6 +40,7 @@ from eakte.model import (
     AktenplanUnit,
     AuditEvent,
     Document,
+    LegalHold,
     Principal,
     Rendition,
     Version,
@@ -51,6 +54,7 @@ from eakte.types import (
     AkteStatus,
     Confidentiality,
     DisposalDecision,
+    DisposalState,
     DocumentKind,
 )
 from eakte.verify import VerifyReport
@@ -66,18 +70,23 @@ __all__ = [
     "ArchiveImportError",
     "AuditEvent",
     "BackendUnavailable",
+    "BlobCleanupWarning",
     "BlobInfo",
     "BlobStore",
     "Confidentiality",
     "DisposalDecision",
+    "DisposalState",
+    "DisposalStatus",
     "Document",
     "DocumentKind",
+    "DueAkte",
     "EakteError",
     "EakteWarning",
     "ExportError",
     "IndexingWarning",
     "IntegrityError",
     "InvalidInput",
+    "LegalHold",
     "LocalBlobStore",
     "MemoryBlobStore",
     "NotFoundError",

@@ -18,6 +18,7 @@ from eakte.errors import (
 )
 from eakte.model import (
     Akte,
+    AkteDisposal,
     AktenplanUnit,
     AktenzeichenCounter,
     ExternalRef,
@@ -298,11 +299,17 @@ class RecordsMixin(UnitOfWork):
         """Reopen a closed Akte.
 
         Raises:
-            StateConflict: the Akte is open.
+            StateConflict: the Akte is open, or its Aussonderung has begun (offered or later).
         """
         akte = self._lock_akte(self._own(akte), exclusive=True)
         if akte.status != AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
+        disposal = self._orm.get(AkteDisposal, akte.id)
+        if disposal is not None:
+            raise StateConflict(
+                f"Akte {akte.aktenzeichen!r} is in Aussonderung (state {disposal.state}) and "
+                "cannot be reopened; set a legal hold to stop its disposal"
+            )
         akte.status = AkteStatus.OPEN.value
         akte.closed_at = None
         self._audit("akte.reopen", "akte", akte, aktenzeichen=akte.aktenzeichen)
@@ -321,12 +328,12 @@ class RecordsMixin(UnitOfWork):
         """Create a Vorgang in ``akte`` (a Teilvorgang when ``parent`` is given).
 
         Raises:
-            StateConflict: the Akte is closed.
+            StateConflict: the Akte or the parent Vorgang is closed.
             InvalidInput: invalid title, or ``parent`` belongs to another Akte.
         """
         akte = self._own(akte)
         parent = self._own(parent) if parent is not None else None
-        self._require_open(akte)
+        self._require_open(akte, parent.id if parent is not None else None)
         title = clean_text(title, "title")
         if parent is not None and parent.akte_id != akte.id:
             raise InvalidInput("a Teilvorgang must be in the same Akte as its parent Vorgang")

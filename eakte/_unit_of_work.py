@@ -22,6 +22,8 @@ from eakte.errors import (
 )
 from eakte.model import (
     Akte,
+    AkteDisposal,
+    AuditHead,
     Document,
     Principal,
     SearchOutbox,
@@ -78,6 +80,8 @@ class UnitOfWork:
         self._events: list[PendingEvent] = []
         self._locked_akten: dict[int, bool] = {}  # Akte id -> exclusively locked
         self._reindex: list[Document] = []  # documents whose index entry must be refreshed
+        self._dedup_blobs: list[str] = []  # blobs this session reused (put found them stored)
+        self._post_commit: list[Callable[[], None]] = []  # run after a successful commit
         self._closed = False
         try:
             principal = self._orm.scalars(select(Principal).where(Principal.name == user)).first()
@@ -114,6 +118,8 @@ class UnitOfWork:
         """
         try:
             self._orm.flush()
+            if self._dedup_blobs:
+                self._check_reused_blobs()
             if self._reindex:
                 now = self._now()
                 self._orm.execute(insert(SearchOutbox), [
@@ -133,16 +139,45 @@ class UnitOfWork:
         finally:
             indexed = bool(self._reindex)
             self._reindex.clear()
+            self._dedup_blobs.clear()
+            hooks, self._post_commit = self._post_commit, []
         self._events.clear()
         if indexed:
             self._store._after_commit()
+        for hook in hooks:
+            hook()
+
+    def _check_reused_blobs(self) -> None:
+        """Refuse to commit versions whose deduplicated blob a disposal deleted meanwhile.
+
+        ``put`` returns at once for content that is stored already, before this transaction
+        commits; a concurrent disposal could delete that blob in between. Disposal deletes
+        blobs while holding the audit head lock and only after re-checking references, and
+        this check runs under the same lock, so one of the two always sees the other.
+
+        Raises:
+            StorageError: a reused blob is gone; nothing was saved.
+        """
+        self._orm.execute(select(AuditHead.seq).where(AuditHead.id == 1).with_for_update())
+        gone = [sha for sha in dict.fromkeys(self._dedup_blobs)
+                if not self._store.blobs.exists(sha)]
+        if gone:
+            self._orm.rollback()
+            self._events.clear()
+            raise StorageError(
+                f"blob {gone[0]} was deleted by a concurrent disposal while this session "
+                "reused it; nothing was saved, file the content again"
+            )
 
     def rollback(self) -> None:
         """Discard the changes of this session; records of content reads are still kept."""
-        reads = [e for e in self._events if e.action == "content.read"]
+        reads = [e for e in self._events
+                 if e.action == "content.read" or e.action.startswith("export.")]
         self._orm.rollback()
         self._events.clear()
         self._reindex.clear()
+        self._dedup_blobs.clear()
+        self._post_commit.clear()
         if reads:
             self._events.extend(reads)
             self.commit()
@@ -235,11 +270,54 @@ class UnitOfWork:
         self._locked_akten[akte.id] = exclusive
         return akte
 
-    def _require_open(self, akte: Akte) -> None:
+    def _require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
+        """Refuse writes into a closed or disposed Akte, or a closed Vorgang (or its parent).
+
+        Raises:
+            StateConflict: the Akte, the Vorgang or one of its parent Vorgänge is closed.
+        """
         self._lock_akte(akte)
         if akte.status == AkteStatus.CLOSED:
+            disposal = self._orm.get(AkteDisposal, akte.id)
+            if disposal is not None and disposal.disposed:
+                raise StateConflict(
+                    f"Akte {akte.aktenzeichen!r} was disposed ({disposal.state}); its content "
+                    "was deleted after Aussonderung and nothing can be added"
+                )
             raise StateConflict(
                 f"Akte {akte.aktenzeichen!r} is closed (z.d.A.); reopen it before adding "
                 "documents or versions"
+            )
+        seen: set[int] = set()
+        while vorgang_id is not None and vorgang_id not in seen:
+            seen.add(vorgang_id)
+            row = self._orm.execute(  # columns, not the cached object: the status may be new
+                select(Vorgang.title, Vorgang.status, Vorgang.parent_id)
+                .where(Vorgang.id == vorgang_id)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Vorgang", vorgang_id)
+            if row.status == AkteStatus.CLOSED:
+                raise StateConflict(
+                    f"Vorgang {vorgang_id} {row.title!r} in Akte {akte.aktenzeichen!r} is "
+                    "closed (z.d.A.); reopen it before adding documents or versions"
+                )
+            vorgang_id = row.parent_id
+
+    def _require_content(self, document: Document) -> None:
+        """Refuse content reads of a disposed Akte.
+
+        Raises:
+            StateConflict: the document's Akte was disposed and its content deleted.
+        """
+        disposal = self._orm.get(AkteDisposal, document.akte_id)
+        if disposal is not None and disposal.disposed:
+            when = disposal.disposed_at
+            how = (f"transfer to the archive (Archivkennung {disposal.archivkennung})"
+                   if disposal.state == "transferred" else "decision V (destroy)")
+            raise StateConflict(
+                f"the content of document {document.id} was destroyed on "
+                f"{when.date().isoformat() if when else '?'} after Aussonderung by {how}; "
+                "only its metadata and the deletion record in the audit log remain"
             )
 

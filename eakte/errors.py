@@ -20,7 +20,8 @@ The tree::
        └─ BackendUnavailable                 an optional backend whose package is missing
 
 Warnings: ``EakteWarning`` → ``IndexingWarning`` (a commit succeeded but indexing it failed;
-the work stays queued for ``eakte reindex``).
+the work stays queued for ``eakte reindex``), ``EakteWarning`` → ``BlobCleanupWarning`` (a
+disposal was committed but some of its blobs could not be deleted; they remain as orphans).
 
 Every class has a stable ``exit_code`` that the CLI uses (see README, "Exit codes").
 Third-party exceptions are caught at eakte's boundary and re-raised ``from`` the original, so
@@ -38,6 +39,7 @@ __all__ = [
     "AdapterError",
     "ArchiveImportError",
     "BackendUnavailable",
+    "BlobCleanupWarning",
     "EakteError",
     "EakteWarning",
     "ExportError",
@@ -208,3 +210,7 @@ class EakteWarning(UserWarning):
 
 class IndexingWarning(EakteWarning):
     """A change was committed but could not be indexed yet; it stays queued in the outbox."""
+
+
+class BlobCleanupWarning(EakteWarning):
+    """A disposal was committed but deleting its blobs failed; they remain as orphans."""

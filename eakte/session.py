@@ -13,12 +13,13 @@ Example:
 from __future__ import annotations
 
 from eakte._documents import DocumentsMixin
+from eakte._lifecycle import LifecycleMixin
 from eakte._records import RecordsMixin
 
 __all__ = ["Session"]
 
 
-class Session(DocumentsMixin, RecordsMixin):
+class Session(DocumentsMixin, RecordsMixin, LifecycleMixin):
     """A short-lived unit of work acting as one principal.
 
     Use it as a context manager: on normal exit everything done in it is committed together

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from eakte import _migrate
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
+from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     EakteError,
@@ -36,6 +37,7 @@ from eakte.errors import (
     StorageError,
     StoreExistsError,
 )
+from eakte.keys import CheckpointKey, KeyProvider, resolve_key_provider
 from eakte.model import Principal, Setting, install_immutability_guard
 from eakte.search.backends import make_search_backend
 from eakte.search.base import SearchBackend
@@ -169,7 +171,13 @@ class Store:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         search: str | SearchBackend | None = None,
         auto_index: bool = True,
+        checkpoint_key: CheckpointKey | None = None,
+        checkpoint_every: int | None = None,
     ) -> None:
+        self._checkpoint_key = resolve_key_provider(checkpoint_key)
+        if checkpoint_every is not None and self._checkpoint_key is None:
+            raise InvalidInput("checkpoint_every needs a signing key: pass checkpoint_key= "
+                               "or set EAKTE_CHECKPOINT_KEY")
         self.db_url = db_url
         self.blobs = blobs
         self.location = location
@@ -179,6 +187,8 @@ class Store:
         self._engine, self._read_engine = _make_engine(db_url)
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
+        if checkpoint_every is not None:
+            AutoCheckpointer(self, checkpoint_every).install(self._sessionmaker)
         self._settings: dict[str, str] | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -329,6 +339,8 @@ class Store:
         blobs: bool = True,
         index: bool = True,
         progress: Callable[[str, int, int | None], None] | None = None,
+        checkpoints: Sequence[tuple[str, Checkpoint]] = (),
+        public_keys: Sequence[bytes] = (),
     ) -> VerifyReport:
         """Recompute the audit chain and every blob hash and report what is wrong.
 
@@ -337,11 +349,45 @@ class Store:
             index: also compare the search index with the database (missing, stale
                 entries are notices: the index is derived data that reindex repairs).
             progress: called as ``progress(stage, done, total)`` during long work.
+            checkpoints: ``(name, checkpoint)`` pairs kept outside the store (e.g. by an
+                auditor) to check along with the stored ones.
+            public_keys: raw Ed25519 keys trusted to sign checkpoints, besides the
+                configured checkpoint key's.
 
         Returns:
             the report; ``report.ok`` is False when anything is wrong.
+
+        Raises:
+            StorageError: the configured checkpoint key cannot be read.
+            InvalidInput: it is not an Ed25519 key.
         """
-        return verify_store(self, blobs=blobs, index=index, progress=progress)
+        return verify_store(self, blobs=blobs, index=index, progress=progress,
+                            checkpoints=checkpoints, public_keys=public_keys)
+
+    @property
+    def checkpoint_key(self) -> KeyProvider | None:
+        """The key that signs checkpoints (``checkpoint_key=`` or ``$EAKTE_CHECKPOINT_KEY``)."""
+        return self._checkpoint_key
+
+    def checkpoint(self, *, key: CheckpointKey | None = None) -> Checkpoint | None:
+        """Sign a checkpoint of the audit log (see :mod:`eakte.audit.checkpoint`).
+
+        Args:
+            key: sign with this key file or provider instead of :attr:`checkpoint_key`.
+
+        Returns:
+            the new checkpoint; None when nothing but checkpoints was logged since the last.
+
+        Raises:
+            InvalidInput: no key is configured, or it is not an Ed25519 key.
+            IntegrityError: the log is damaged or does not extend the last checkpoint.
+            StorageError: the database or the key file failed.
+        """
+        provider = resolve_key_provider(key) if key is not None else self._checkpoint_key
+        if provider is None:
+            raise InvalidInput("no checkpoint key: pass checkpoint_key= (or key=), or set "
+                               "EAKTE_CHECKPOINT_KEY; create one with 'eakte checkpoint keygen'")
+        return create_checkpoint(self, provider)
 
     def _bootstrap(self, *, admin: str, pattern: str, store_id: str,
                    search: str = "none") -> None:
@@ -387,6 +433,8 @@ def init(
     clock: Clock | None = None,
     search: str | SearchBackend = "whoosh",
     auto_index: bool = True,
+    checkpoint_key: CheckpointKey | None = None,
+    checkpoint_every: int | None = None,
 ) -> Store:
     """Create a new store in the folder ``location`` and return it open.
 
@@ -403,6 +451,10 @@ def init(
             database), ``"memory"`` or ``"none"``; or a backend instance for this process
             only (then ``"none"`` is recorded).
         auto_index: index changes right after each commit.
+        checkpoint_key: the key file or provider that signs audit checkpoints (default:
+            ``$EAKTE_CHECKPOINT_KEY``); see :meth:`Store.checkpoint`.
+        checkpoint_every: take a checkpoint after each commit that leaves this many events
+            or more after the newest checkpoint (default: off; needs a key).
 
     Raises:
         StoreExistsError: a store already exists there (or in that database).
@@ -430,6 +482,8 @@ def init(
         clock=clock,
         search=search,
         auto_index=auto_index,
+        checkpoint_key=checkpoint_key,
+        checkpoint_every=checkpoint_every,
     )
     search_name = search if isinstance(search, str) else "none"
     if search_name == "memory":
@@ -472,6 +526,8 @@ def open(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     search: str | SearchBackend | None = None,
     auto_index: bool = True,
+    checkpoint_key: CheckpointKey | None = None,
+    checkpoint_every: int | None = None,
 ) -> Store:
     """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
 
@@ -487,6 +543,8 @@ def open(
         max_file_size: largest file accepted, in bytes.
         search: use this search backend (name or instance) instead of the store's setting.
         auto_index: index changes right after each commit.
+        checkpoint_key: as for :func:`init`.
+        checkpoint_every: as for :func:`init`.
 
     Raises:
         NotFoundError: no store there and ``create`` is False.
@@ -497,7 +555,8 @@ def open(
         if blobs is None:
             raise InvalidInput("opening a store by database URL needs blobs= (a BlobStore)")
         store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size,
-                      search=search, auto_index=auto_index)
+                      search=search, auto_index=auto_index, checkpoint_key=checkpoint_key,
+                      checkpoint_every=checkpoint_every)
         try:
             state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
             if state == "created":
@@ -519,7 +578,8 @@ def open(
                 "Store", str(folder), f"no eakte store at {str(folder)!r}; run 'eakte init'"
             )
         return init(folder, db_url=db_url, blobs=blobs, clock=clock,
-                    search=search if search is not None else "whoosh", auto_index=auto_index)
+                    search=search if search is not None else "whoosh", auto_index=auto_index,
+                    checkpoint_key=checkpoint_key, checkpoint_every=checkpoint_every)
     config = StoreConfig.read(folder)
     url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
@@ -531,6 +591,8 @@ def open(
         max_file_size=max_file_size,
         search=search,
         auto_index=auto_index,
+        checkpoint_key=checkpoint_key,
+        checkpoint_every=checkpoint_every,
     )
     try:
         state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)

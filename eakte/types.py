@@ -10,6 +10,7 @@ __all__ = [
     "AkteStatus",
     "Confidentiality",
     "DisposalDecision",
+    "DisposalState",
     "DocumentId",
     "DocumentKind",
     "PrincipalKind",
@@ -42,6 +43,31 @@ class DisposalDecision(StrEnum):
     DESTROY = "V"
     #: bewerten: the archive appraises.
     APPRAISE = "B"
+
+
+class DisposalState(StrEnum):
+    """Where an Akte stands in its lifecycle towards Aussonderung (disposal).
+
+    ``open`` and ``retained`` (closed, retention running or unlimited) and ``due`` are
+    derived from the Akte and the date; the others are recorded steps.
+    """
+
+    #: not closed yet: no retention period runs.
+    OPEN = "open"
+    #: closed (z.d.A.), retention period running, or unlimited.
+    RETAINED = "retained"
+    #: closed and the retention period has expired: ready to be offered.
+    DUE = "due"
+    #: offered to the archive (xdomea 0501 sent).
+    OFFERED = "offered"
+    #: appraised A or V (0502 received, or the Aktenplan default in the two-stage procedure).
+    APPRAISED = "appraised"
+    #: sent to the archive (0503), awaiting its confirmation (0506).
+    EXPORTED = "exported"
+    #: taken over by the archive (0506 with Archivkennung); the content was deleted.
+    TRANSFERRED = "transferred"
+    #: destroyed after decision V; the content was deleted.
+    DESTROYED = "destroyed"
 
 
 class Confidentiality(StrEnum):

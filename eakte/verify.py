@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Connection, select
 
+from eakte.audit.checkpoint_verify import verify_store_checkpoints
 from eakte.audit.verify import verify_chain
 from eakte.errors import EakteError, Problem
-from eakte.model import AuditEvent, Rendition, Version
+from eakte.model import AuditEvent, Document, Rendition, Version
+from eakte.model.lifecycle import disposed_akte_ids
 
 if TYPE_CHECKING:
+    from eakte.audit.checkpoint import Checkpoint
     from eakte.store import Store
 
 __all__ = ["VerifyReport", "verify_store"]
 
 VerifyProgress = Callable[[str, int, int | None], None]
 _CONTENT_ACTIONS = ("document.file", "version.add")
+_DELETION_ACTION = "disposal.deleted"
 
 
 @dataclass
@@ -29,6 +33,8 @@ class VerifyReport:
 
     Attributes:
         events: audit events checked.
+        versions: version rows compared with the audit log.
+        checkpoints: signed checkpoints compared with the audit log.
         blobs: distinct blobs re-hashed.
         blob_bytes: bytes read while re-hashing.
         problems: findings; those with severity ``"error"`` make the report fail.
@@ -37,6 +43,7 @@ class VerifyReport:
 
     events: int = 0
     versions: int = 0
+    checkpoints: int = 0
     blobs: int = 0
     blob_bytes: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -63,6 +70,7 @@ class VerifyReport:
             "ok": self.ok,
             "events": self.events,
             "versions": self.versions,
+            "checkpoints": self.checkpoints,
             "blobs": self.blobs,
             "blob_bytes": self.blob_bytes,
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
@@ -81,6 +89,8 @@ def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
         expected size per referenced blob address.
     """
     recorded: dict[str, tuple[str, int]] = {}
+    deleted_versions, deleted_renditions = _deleted_by_disposal(conn)
+    disposed = set(conn.scalars(disposed_akte_ids()))
     events = conn.execute(
         select(AuditEvent.details).where(AuditEvent.action.in_(_CONTENT_ACTIONS))
     )
@@ -91,11 +101,19 @@ def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
     expected: dict[str, int] = {}
     rows = conn.execute(
         select(Version.id, Version.uuid, Version.document_id, Version.number, Version.sha256,
-               Version.size)
+               Version.size, Document.akte_id)
+        .join(Document, Document.id == Version.document_id)
     )
-    for vid, vuuid, doc_id, number, sha, size in rows:
+    for vid, vuuid, doc_id, number, sha, size, akte_id in rows:
         report.versions += 1
         subject = f"document {doc_id} version {number}"
+        if vuuid in deleted_versions:
+            # content deleted by disposal, with a deletion record: no blob to expect
+            if akte_id not in disposed:
+                report.problems.append(Problem(
+                    "disposal.state_mismatch", subject,
+                    "the audit log records this version's deletion by disposal, but its Akte "
+                    "is not marked disposed", data={"version_id": vid}))
         audit = recorded.get(vuuid)
         if audit is None:
             report.problems.append(Problem(
@@ -108,13 +126,60 @@ def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
                 f"row says sha256 {sha[:12]}… size {size}, but the audit log recorded "
                 f"{audit[0][:12]}… size {audit[1]}: the version row was altered",
                 data={"version_id": vid}))
+        if vuuid in deleted_versions:
+            continue
         if expected.setdefault(sha, size) != size:
             report.problems.append(Problem(
                 "version.size_conflict", subject,
                 f"blob {sha[:12]}… is recorded with two different sizes"))
-    for sha, size in conn.execute(select(Rendition.sha256, Rendition.size)):
-        expected.setdefault(sha, size)
+    for rid, sha, size in conn.execute(select(Rendition.id, Rendition.sha256, Rendition.size)):
+        if rid not in deleted_renditions:
+            expected.setdefault(sha, size)
     return expected
+
+
+def _deleted_by_disposal(conn: Connection) -> tuple[set[str], set[int]]:
+    """Return the version UUIDs and rendition ids whose content disposal deleted.
+
+    Only the audit log's deletion records count, so a version hidden by editing the
+    disposal table alone still has its blob checked.
+    """
+    versions: set[str] = set()
+    renditions: set[int] = set()
+    events = conn.execute(select(AuditEvent.details).where(AuditEvent.action == _DELETION_ACTION))
+    for (details,) in events:
+        documents = details.get("documents") if isinstance(details, dict) else None
+        for document in documents if isinstance(documents, list) else ():
+            for version in document.get("versions", ()) if isinstance(document, dict) else ():
+                if isinstance(version, dict):
+                    versions.add(str(version.get("uuid")))
+                    for rendition in version.get("renditions", ()):
+                        if isinstance(rendition, dict) and isinstance(rendition.get("id"), int):
+                            renditions.add(rendition["id"])
+    return versions, renditions
+
+
+def _hash_stream(fh: BinaryIO) -> tuple[Any, int]:
+    """Return the SHA-256 of a stream read to its end, and how many bytes it had."""
+    digest = hashlib.sha256()
+    read = 0
+    buffer = bytearray(1024 * 1024)
+    view = memoryview(buffer)
+    readinto = getattr(fh, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(buffer)
+            if not n:
+                break
+            digest.update(view[:n])
+        else:
+            chunk = fh.read(len(buffer))
+            if not chunk:
+                break
+            n = len(chunk)
+            digest.update(chunk)
+        read += n
+    return digest, read
 
 
 def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
@@ -124,8 +189,7 @@ def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
         subject = f"blob {sha}"
         try:
             with store.blobs.open(sha) as fh:
-                digest = hashlib.file_digest(fh, "sha256")  # type: ignore[arg-type]
-                read = fh.tell()
+                digest, read = _hash_stream(fh)
         except EakteError as exc:
             report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
             continue
@@ -152,8 +216,15 @@ def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
 
 
 def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
-                 progress: VerifyProgress | None = None) -> VerifyReport:
-    """Verify ``store`` completely; see :meth:`eakte.Store.verify`."""
+                 progress: VerifyProgress | None = None,
+                 checkpoints: Sequence[tuple[str, Checkpoint]] = (),
+                 public_keys: Sequence[bytes] = ()) -> VerifyReport:
+    """Verify ``store`` completely; see :meth:`eakte.Store.verify`.
+
+    Raises:
+        StorageError: the configured checkpoint key cannot be read.
+        InvalidInput: it is not an Ed25519 key.
+    """
     report = VerifyReport()
     with store.read_connection() as conn, conn.begin():
         t0 = time.perf_counter()
@@ -163,11 +234,17 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
         t1 = time.perf_counter()
         expected = _check_versions(conn, report)
         t2 = time.perf_counter()
+        report.checkpoints, checkpoint_problems = verify_store_checkpoints(
+            store, conn, external=checkpoints, public_keys=public_keys,
+            progress=(lambda n: progress("checkpoints", n, None)) if progress else None)
+        report.problems.extend(checkpoint_problems)
+        tc = time.perf_counter()
     report.seconds["audit"] = t1 - t0
     report.seconds["versions"] = t2 - t1
+    report.seconds["checkpoints"] = tc - t2
     if blobs:
         _check_blobs(store, expected, report, progress)
-        report.seconds["blobs"] = time.perf_counter() - t2
+        report.seconds["blobs"] = time.perf_counter() - tc
     if index:
         t3 = time.perf_counter()
         try:

@@ -38,7 +38,7 @@ def test_filing_waits_for_a_concurrent_close(pg_url: str, store_factory, make_ak
             with store.session() as s:
                 outcome.append(s.file_document(s.get_akte(akte.id), b"zu spaet",
                                                filename="spaet.txt").id)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:  # handed to the test thread
             outcome.append(exc)
 
     worker = threading.Thread(target=file_one)

@@ -226,3 +226,12 @@ def test_orphan_blob_is_only_a_notice(filled: Filled) -> None:
     assert [(p.kind, p.subject, p.severity) for p in report.notices] == [
         ("blob.orphan", f"blob {info.sha256}", "notice")]
     assert report.as_dict()["ok"] is True
+
+
+def test_verify_with_memory_blobs_is_clean(mem_store) -> None:
+    with mem_store.session() as s:
+        s.add_plan_unit("1", "Allgemeines")
+        s.file_document(s.create_akte("1", "Akte"), b"Inhalt im Speicher", filename="m.txt")
+    report = mem_store.verify()
+    assert report.ok and report.problems == []
+    assert report.blob_bytes == len(b"Inhalt im Speicher")

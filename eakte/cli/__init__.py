@@ -29,7 +29,17 @@ from pathlib import Path
 
 import click
 
-from eakte.cli import audit, demo, documents, records, search
+from eakte.cli import (
+    audit,
+    demo,
+    documents,
+    export,
+    integrity,
+    lifecycle,
+    records,
+    search,
+    xdomea,
+)
 from eakte.cli._common import DEFAULT_STORE, App, EakteGroup
 
 __all__ = ["cli", "main"]
@@ -65,17 +75,25 @@ for _command in (
     records.close,
     records.reopen,
     records.user,
+    lifecycle.hold,
+    lifecycle.retention,
+    lifecycle.disposal,
     documents.add,
     documents.version,
     documents.show,
     documents.get,
     audit.audit,
     audit.verify,
+    export.export,
+    integrity.checkpoint,
+    integrity.repair,
     search.search,
     search.reindex,
     demo.demo,
 ):
     cli.add_command(_command)
+export.export.add_command(xdomea.export_xdomea)
+cli.add_command(xdomea.import_group)
 
 
 def main() -> None:

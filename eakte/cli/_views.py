@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from eakte.model import (
@@ -157,7 +158,7 @@ def document_view(session: Session, document: Document) -> dict[str, Any]:
 
 
 def event_view(event: AuditEvent) -> dict[str, Any]:
-    """Return an audit event as scripts see it."""
+    """Return an audit event as scripts see it, with its hashed bytes (base64)."""
     return {
         "seq": event.seq,
         "time": event.time,
@@ -167,6 +168,7 @@ def event_view(event: AuditEvent) -> dict[str, Any]:
         "object_id": event.object_id,
         "details": event.details,
         "hash": event.hash,
+        "canonical": base64.b64encode(event.canonical).decode("ascii"),
     }
 
 

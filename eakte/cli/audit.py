@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,9 +19,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from eakte.audit.checkpoint import Checkpoint
 from eakte.cli._common import App, emit_json, emit_json_stream, fmt_size, json_option, pass_app
 from eakte.cli._views import event_view
-from eakte.errors import IntegrityError
+from eakte.errors import IntegrityError, StorageError
+from eakte.keys import load_public_key
 from eakte.verify import VerifyReport
 
 __all__ = ["audit", "verify"]
@@ -41,7 +44,8 @@ def audit(app: App, since: int, limit: int | None, object_type: str | None,
     """List audit events in sequence order.
 
     JSON output: a list of objects with seq, time, actor, action, object_type, object_id,
-    details and hash.
+    details, hash and canonical (the hashed bytes, base64): enough to recompute the chain
+    and checkpoints without eakte.
     """
     with app.session() as s:
         events = s.audit_events(since=since, limit=limit, object_type=object_type,
@@ -82,6 +86,8 @@ def _render(app: App, report: VerifyReport, data: dict[str, Any], *, blobs: bool
                   f"{report.seconds.get('audit', 0.0):.3f} s"
                   + (f" ({eps:,} events/s)" if eps is not None else ""))
     table.add_row("Versions", f"{report.versions:,} version rows compared with the audit log")
+    table.add_row("Checkpoints", f"{report.checkpoints:,} signed checkpoint(s) compared with "
+                  "the audit log")
     if blobs:
         mbs = data["blob_mb_per_second"]
         table.add_row("Blobs", f"{report.blobs:,} blobs, {fmt_size(report.blob_bytes)} "
@@ -108,21 +114,43 @@ def _render(app: App, report: VerifyReport, data: dict[str, Any], *, blobs: bool
         out.print(line, soft_wrap=True)
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+
+
 @click.command()
 @click.option("--no-blobs", is_flag=True,
               help="Check only the audit chain and version rows; do not re-hash content.")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check this exported checkpoint against the log (repeatable).")
+@click.option("--public-key", "key_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Trust checkpoints signed by this key (PEM or base64; repeatable).")
 @json_option
 @pass_app
-def verify(app: App, no_blobs: bool) -> None:
-    """Verify the audit chain and all content.
+def verify(app: App, no_blobs: bool, checkpoint_files: tuple[Path, ...],
+           key_files: tuple[Path, ...]) -> None:
+    """Verify the audit chain, the signed checkpoints and all content.
 
-    Recomputes the audit hash chain, compares every version row with its audit record
-    and re-hashes every blob (SHA-256).
+    Recomputes the audit hash chain, checks every stored checkpoint (and each --checkpoint
+    FILE): its signature, and that the log still starts with exactly the events it signed.
+    Compares every version row with its audit record and re-hashes every blob (SHA-256).
+    Signatures are checked with the --public-key keys and the configured checkpoint key
+    ($EAKTE_CHECKPOINT_KEY); without any, only with the key a checkpoint carries (a notice).
 
     Exits with 0 when nothing is wrong (notices such as orphan blobs are allowed) and with
     5 when tampering or loss was found; each problem names its subject.
     """
+    external = [(str(path), Checkpoint.parse(_read(path))) for path in checkpoint_files]
+    public_keys = [load_public_key(_read(path)) for path in key_files]
     store = app.store()
+    if external and not public_keys and store.checkpoint_key is None:
+        app.note("warning: no trusted public key given (--public-key); checkpoint signatures "
+                 "are checked only against the key each checkpoint carries")
     err = app.err
     tasks: dict[str, TaskID] = {}
     with Progress(
@@ -136,7 +164,8 @@ def verify(app: App, no_blobs: bool) -> None:
                 tasks[stage] = progress.add_task(label, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        report = store.verify(blobs=not no_blobs, progress=on_progress)
+        report = store.verify(blobs=not no_blobs, progress=on_progress, checkpoints=external,
+                              public_keys=public_keys)
     data = _summary(report)
     if app.json:
         emit_json(data)

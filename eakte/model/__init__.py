@@ -14,7 +14,9 @@ from eakte.model.akte import Akte, ExternalRef
 from eakte.model.aktenplan import AktenplanUnit, AktenzeichenCounter
 from eakte.model.audit import AuditEvent, AuditHead
 from eakte.model.base import Base
+from eakte.model.checkpoint import AuditCheckpoint
 from eakte.model.document import Document
+from eakte.model.lifecycle import AkteDisposal, LegalHold
 from eakte.model.principal import Principal, Setting
 from eakte.model.search import SearchOutbox, TextExtraction
 from eakte.model.version import Rendition, Version
@@ -23,13 +25,16 @@ from eakte.model.vorgang import Vorgang
 __all__ = [
     "IMMUTABLE_TABLES",
     "Akte",
+    "AkteDisposal",
     "AktenplanUnit",
     "AktenzeichenCounter",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Base",
     "Document",
     "ExternalRef",
+    "LegalHold",
     "Principal",
     "Rendition",
     "SearchOutbox",
@@ -41,8 +46,9 @@ __all__ = [
 ]
 
 #: Tables whose rows are insert-only (also enforced by database triggers).
-IMMUTABLE_TABLES: tuple[str, ...] = ("versions", "renditions", "audit_events")
-_IMMUTABLE_CLASSES = (Version, Rendition, AuditEvent)
+IMMUTABLE_TABLES: tuple[str, ...] = ("versions", "renditions", "audit_events",
+                                     "audit_checkpoints")
+_IMMUTABLE_CLASSES = (Version, Rendition, AuditEvent, AuditCheckpoint)
 #: Session classes that carry the guard (weak: sessionmaker classes come and go).
 _GUARDED: weakref.WeakSet[type[OrmSession]] = weakref.WeakSet()
 

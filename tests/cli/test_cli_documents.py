@@ -117,7 +117,7 @@ def test_contract_flow(ok, run, store, tmp_path):
     assert actions.count("content.read") == 2
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert set(events[0]) == {"seq", "time", "actor", "action", "object_type", "object_id",
-                              "details", "hash"}
+                              "details", "hash", "canonical"}
 
     # verify
     result = ok("verify")

@@ -39,8 +39,9 @@ def _eml() -> bytes:
     msg["Subject"] = "Nachreichung Statik"
     msg["Message-ID"] = "<statik-1@example.org>"
     msg.set_content("Anbei die Standsicherheitsnachweise für das Vorhaben.")
-    msg.add_attachment(make_pdf("Prüfbericht", ["Der Prüfingenieur bestätigt die Tragwerksplanung."]),
-                       maintype="application", subtype="pdf", filename="pruefbericht.pdf")
+    report = make_pdf("Prüfbericht", ["Der Prüfingenieur bestätigt die Tragwerksplanung."])
+    msg.add_attachment(report, maintype="application", subtype="pdf",
+                       filename="pruefbericht.pdf")
     return msg.as_bytes()
 
 

@@ -91,11 +91,13 @@ def test_concurrent_identical_puts_create_exactly_once(tmp_path: Path) -> None:
         results: list[bool] = []
         barrier = threading.Barrier(6)
 
-        def put() -> None:
+        def put(store: LocalBlobStore, data: bytes, barrier: threading.Barrier,
+                results: list[bool]) -> None:
             barrier.wait()
             results.append(store.put_bytes(data).created)
 
-        threads = [threading.Thread(target=put) for _ in range(6)]
+        threads = [threading.Thread(target=put, args=(store, data, barrier, results))
+                   for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:
