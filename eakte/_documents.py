@@ -387,23 +387,15 @@ class DocumentsMixin(UnitOfWork):
         self._require_open(self.get_akte(document.akte_id), document.vorgang_id)
         changes: dict[str, Any] = {}
         if title is not None:
-            new_title = clean_text(title, "title")
-            if new_title != document.title:
-                changes["title"] = {"old": document.title, "new": new_title}
-                document.title = new_title
+            self._change(document, "title", clean_text(title, "title"), changes)
         if kind is not None:
             try:
                 new_kind = DocumentKind(kind).value
             except ValueError as exc:
                 raise InvalidInput(f"unknown document kind {kind!r}") from exc
-            if new_kind != document.kind:
-                changes["kind"] = {"old": document.kind, "new": new_kind}
-                document.kind = new_kind
+            self._change(document, "kind", new_kind, changes)
         if metadata is not None:
-            meta = check_meta(metadata)
-            if meta != document.meta:
-                changes["metadata"] = {"old": document.meta, "new": meta}
-                document.meta = meta
+            self._change(document, "meta", check_meta(metadata), changes, name="metadata")
         if changes:
             self._reindex.append(document)
             document.updated_at = self._now()

@@ -268,15 +268,9 @@ class RecordsMixin(UnitOfWork):
         akte = self._own(akte)
         changes: dict[str, Any] = {}
         if title is not None:
-            new_title = clean_text(title, "title")
-            if new_title != akte.title:
-                changes["title"] = {"old": akte.title, "new": new_title}
-                akte.title = new_title
+            self._change(akte, "title", clean_text(title, "title"), changes)
         if metadata is not None:
-            meta = check_meta(metadata)
-            if meta != akte.meta:
-                changes["metadata"] = {"old": akte.meta, "new": meta}
-                akte.meta = meta
+            self._change(akte, "meta", check_meta(metadata), changes, name="metadata")
         if changes:
             self._audit("akte.update", "akte", akte, aktenzeichen=akte.aktenzeichen, **changes)
         return akte

@@ -182,6 +182,15 @@ class UnitOfWork:
             self._events.extend(reads)
             self.commit()
 
+    @staticmethod
+    def _change(obj: Any, attr: str, new: Any, changes: dict[str, Any], *,
+                name: str | None = None) -> None:
+        """Set ``obj.attr`` to ``new`` and record old and new in ``changes`` if it differs."""
+        old = getattr(obj, attr)
+        if new != old:
+            changes[name or attr] = {"old": old, "new": new}
+            setattr(obj, attr, new)
+
     def close(self) -> None:
         """End the session without committing pending changes."""
         if not self._closed:

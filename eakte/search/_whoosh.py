@@ -33,6 +33,7 @@ __all__ = [
     "document_fields",
     "id_query",
     "scores_of",
+    "step_through",
     "tiered_merge",
     "top_collector",
     "translate",
@@ -237,6 +238,20 @@ def top_collector(limit: int) -> Any:
     (it needs a second pass to count).
     """
     return TopCollector(limit, usequality=False, replace=0)
+
+
+def step_through(query: Any, searcher: Any) -> bool:
+    """Tell whether a date-sorted search should step through matches one by one.
+
+    Without stepping, Whoosh intersects the full sets of ids of an And's parts: for one
+    rare word next to common ones that read every posting (49 ms instead of 4 ms at
+    10,000 documents), while for common words alone it is faster (40 ms instead of 72).
+    """
+    if not isinstance(query, wq.And):
+        return False
+    reader = searcher.reader()
+    sizes: list[int] = [part.estimate_size(reader) for part in query.subqueries]
+    return min(sizes) * 4 < max(sizes)
 
 
 def scores_of(searcher: Any, query: Any, docnums: Sequence[int]) -> dict[int, float]:

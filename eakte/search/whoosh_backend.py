@@ -53,6 +53,7 @@ from eakte.search._whoosh import (
     document_fields,
     id_query,
     scores_of,
+    step_through,
     tiered_merge,
     top_collector,
     translate,
@@ -337,8 +338,11 @@ class WhooshSearchBackend:
                 restrict = set(searcher.docs_for_query(excluded)) or None
             limit = max(query.limit, 1)
             if query.order == "date":
-                results = searcher.search(positive, limit=limit, filter=allow, mask=restrict,
-                                          sortedby=FieldFacet("created", reverse=True))
+                collector = searcher.collector(limit=limit, filter=allow, mask=restrict,
+                                               sortedby=FieldFacet("created", reverse=True))
+                context = searcher.context(needs_current=step_through(positive, searcher))
+                searcher.search_with_collector(positive, collector, context=context)
+                results = collector.results()
                 docnums = [hit.docnum for hit in results][:query.limit]
                 scores = scores_of(searcher, positive, docnums)
             else:
