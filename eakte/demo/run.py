@@ -84,6 +84,7 @@ class DemoResult:
         example_document: id of the document that got several versions.
         example_filename: the original file name of its first version.
         readback_ok: the bytes read back equal the bytes filed.
+        searches: number of hits per demo query.
         verify: the final verification report.
     """
 
@@ -101,6 +102,7 @@ class DemoResult:
     example_document: int | None = None
     example_filename: str | None = None
     readback_ok: bool = False
+    searches: dict[str, int] = field(default_factory=dict)
     verify: VerifyReport | None = None
 
     @property
@@ -137,6 +139,7 @@ class DemoResult:
             "example_document": self.example_document,
             "example_filename": self.example_filename,
             "readback_ok": self.readback_ok,
+            "searches": dict(self.searches),
             "verify": self.verify.as_dict() if self.verify is not None else None,
         }
 
@@ -158,6 +161,10 @@ class _Timer:
 
 def _silent(message: str) -> None:
     """Discard a progress note."""
+
+
+#: Queries the demo runs: stemming, folding and compound parts at work.
+DEMO_QUERIES: tuple[str, ...] = ("Anträge", "Genehmigung", "Strasse", "Widerspruch Frist")
 
 
 def run_demo(directory: Path, *, akten: int = 12, seed: int = 2026,
@@ -246,6 +253,12 @@ def _run_steps(store: Store, result: DemoResult, timer: _Timer, *, akten: int, s
                     f"document {document_id} version {number} reads back different bytes")
             step.count += 1
     say(f"Read back {step.count} versions: the bytes are identical")
+
+    with timer.step("German full-text search", "queries") as step, store.session("mueller") as s:
+        for query in DEMO_QUERIES:
+            result.searches[query] = s.search(query, limit=5).total
+            step.count += 1
+    say("Searched: " + ", ".join(f"{q!r} → {n}" for q, n in result.searches.items()))
 
     with timer.step("verify store", "events") as step:
         result.verify = store.verify()
