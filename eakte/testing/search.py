@@ -12,6 +12,12 @@ Antrag) and compound parts (Antrag finds Bauantrag). Include it where the backen
 PostgreSQL's ``german`` text search configuration, for example, stems but neither folds
 ue↔ü nor splits compounds.
 
+Decisions the suite pins for every backend: an empty query, an unbalanced ``"``, a date
+that does not parse and a range that ends before it starts raise
+:class:`~eakte.errors.InvalidInput`; punctuation, symbols and words such as ``OR`` never
+raise; ``limit=0`` still counts. Snippets are only required to contain the matched word
+(how matches are marked is up to the backend).
+
 Use, in a backend's own tests::
 
     import pytest

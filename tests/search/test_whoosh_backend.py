@@ -300,6 +300,7 @@ def test_agrees_with_the_memory_backend(folder: Path) -> None:
                           title=" ".join(rng.sample(words, 2)),
                           text=" ".join(rng.choice(words) for _ in range(rng.randint(0, 8))))
             for i in range(1, 241)]
+    docs[16] = make_document(17, text="Sonderfall Antrag Frist")  # a rare word
     whoosh = WhooshSearchBackend(folder, merge_factor=100)
     memory = MemorySearchBackend()
     try:
@@ -311,7 +312,7 @@ def test_agrees_with_the_memory_backend(folder: Path) -> None:
         queries = [*words, "Antrag Genehmigung", "Antrag -Genehmigung", "-Antrag -Frist",
                    '"Antrag Genehmigung"', '"Bescheid Frist" -Müller', "Bau*", "Gen* -Frist",
                    "title:Antrag", "title:Antrag -kind:incoming", "Frist kind:outgoing",
-                   "Müller Straße -title:Gebühr"]
+                   "Müller Straße -title:Gebühr", "Sonderfall Antrag", "Frist Sonderfall -Bau*"]
         for text in queries:
             for akte_ids in (None, frozenset({1, 3})):
                 for limit in (1000, 3):
@@ -321,5 +322,10 @@ def test_agrees_with_the_memory_backend(folder: Path) -> None:
                     if limit == 1000:
                         assert ({h.document_id for h in got.hits}
                                 == {h.document_id for h in want.hits}), (text, akte_ids)
+                    dated = SearchQuery(text, limit=limit, akte_ids=akte_ids, order="date")
+                    got, want = whoosh.search(dated), memory.search(dated)
+                    assert [h.document_id for h in got.hits] == [
+                        h.document_id for h in want.hits], (text, akte_ids, limit)
+                    assert got.total == want.total
     finally:
         whoosh.close()
