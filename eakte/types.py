@@ -14,6 +14,7 @@ __all__ = [
     "DocumentId",
     "DocumentKind",
     "PrincipalKind",
+    "Role",
     "Sha256",
     "VersionId",
     "VorgangId",
@@ -92,3 +93,23 @@ class PrincipalKind(StrEnum):
     USER = "user"
     GROUP = "group"
     ORG_UNIT = "org_unit"
+
+
+class Role(StrEnum):
+    """What a grant allows on its target (an Aktenplan unit, an Akte or the whole store).
+
+    ``reader`` < ``editor`` < ``manager`` build on each other; ``administrator`` includes
+    all three and manages users, grants and the Aktenplan; ``auditor`` reads the audit log
+    and verifies the store, but no content.
+    """
+
+    #: see metadata, read content, search.
+    READER = "reader"
+    #: file documents, add versions and Vorgänge, change metadata (and read).
+    EDITOR = "editor"
+    #: close and reopen, retention, legal holds, Aussonderung (and edit).
+    MANAGER = "manager"
+    #: everything, including users, grants and the Aktenplan.
+    ADMINISTRATOR = "administrator"
+    #: read the audit log and verify; no content.
+    AUDITOR = "auditor"

@@ -464,7 +464,9 @@ def test_update_document_is_audited_with_old_and_new(store: eakte.Store, make_ak
         assert (doc.title, doc.kind, doc.meta) == ("Bescheid", "outgoing", {"stand": 2})
     (update,) = events(store, "document.update")
     assert update.object_id == str(doc.id)
+    assert update.akte_id == doc.akte_id
     assert update.details == {
+        "akte": doc.akte_id,
         "title": {"old": "Entwurf", "new": "Bescheid"},
         "kind": {"old": "internal", "new": "outgoing"},
         "metadata": {"old": {"stand": 1}, "new": {"stand": 2}},
@@ -483,7 +485,8 @@ def test_content_reads_are_audited(store: eakte.Store, make_akte) -> None:
     reads = events(store, "content.read")
     assert len(reads) == 2
     assert all(e.object_id == str(doc.id) and e.actor == "admin" for e in reads)
-    assert reads[0].details == {"version": 1, "rendition": "original", "sha256": sha}
+    assert reads[0].details == {"akte": akte.id, "version": 1, "rendition": "original",
+                                "sha256": sha}
 
 
 def test_content_read_is_kept_when_the_session_fails(store: eakte.Store, make_akte) -> None:

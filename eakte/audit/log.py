@@ -21,6 +21,7 @@ __all__ = [
     "append_events",
     "canonical_bytes",
     "chain_hash",
+    "event_akte_id",
     "format_time",
 ]
 
@@ -82,6 +83,21 @@ def canonical_bytes(
 def chain_hash(previous_hash: str, canonical: bytes) -> str:
     """Return the hex SHA-256 over the previous hash (32 raw bytes) and ``canonical``."""
     return hashlib.sha256(bytes.fromhex(previous_hash) + canonical).hexdigest()
+
+
+def event_akte_id(object_type: str, object_id: str, details: Mapping[str, Any]) -> int | None:
+    """Return the Akte an event concerns, as recorded in the event itself.
+
+    The Akte's own events name it as their object; events about its Vorgänge, documents and
+    versions carry its id as ``details["akte"]``. Store-wide events (users, grants, the
+    Aktenplan, exchange messages) concern no single Akte.
+    """
+    if object_type == "akte" and object_id.isdigit():
+        return int(object_id)
+    akte = details.get("akte")
+    if isinstance(akte, int) and not isinstance(akte, bool):
+        return akte
+    return None
 
 
 def _object_id(target: Any) -> str:
@@ -152,6 +168,7 @@ def append_events(
                 "object_type": ev.object_type,
                 "object_id": object_id,
                 "details": details,
+                "akte_id": event_akte_id(ev.object_type, object_id, details),
                 "canonical": canon,
                 "hash": prev,
             }

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, select
 
-from eakte.audit.log import GENESIS_HASH, format_time
+from eakte.audit.log import GENESIS_HASH, event_akte_id, format_time
 from eakte.errors import Problem
 from eakte.model import AuditEvent, AuditHead
 
@@ -21,7 +21,8 @@ __all__ = ["verify_chain"]
 _COLUMNS = ("actor", "action", "object_type", "object_id")
 # Selected in this order by the raw query below.
 _SELECT = (
-    "SELECT seq, canonical, hash, time, actor, action, object_type, object_id, {details} "
+    "SELECT seq, canonical, hash, time, actor, action, object_type, object_id, {details}, "
+    "akte_id "
     "FROM audit_events ORDER BY seq"
 )
 
@@ -39,7 +40,23 @@ def _column_differences(
         differ.append("time")
     if details != doc.get("details"):
         differ.append("details")
+    if not _akte_matches(values["akte_id"], doc):
+        differ.append("akte_id")
     return differ
+
+
+def _akte_matches(akte_id: int | None, doc: dict[str, Any]) -> bool:
+    """Return whether the ``akte_id`` column agrees with the Akte named in the event.
+
+    Document events recorded before events named their Akte (revision 0005) got the column
+    from the documents table; only those may have it without the event naming it.
+    """
+    details = doc.get("details")
+    derived = event_akte_id(str(doc.get("object_type")), str(doc.get("object_id")),
+                            details if isinstance(details, dict) else {})
+    if derived is not None:
+        return akte_id == derived
+    return akte_id is None or doc.get("object_type") == "document"
 
 
 def _raw_rows(conn: Connection, batch: int) -> tuple[Any, Iterator[Any]]:
@@ -144,7 +161,7 @@ def verify_chain(
     cursor, rows = _raw_rows(conn, batch)
     try:
         for seq, raw_canon, row_hash, raw_time, actor, action, object_type, object_id, \
-                raw_details in rows:
+                raw_details, akte_id in rows:
             canon = bytes(raw_canon)
             if seq != expected_seq:
                 problems.append(
@@ -193,9 +210,10 @@ def verify_chain(
                     or object_id != get("object_id")
                     or last_time_text != get("time")
                     or details != get("details")
+                    or not _akte_matches(akte_id, doc)
                 ):
                     values = {"actor": actor, "action": action, "object_type": object_type,
-                              "object_id": object_id}
+                              "object_id": object_id, "akte_id": akte_id}
                     differ = _column_differences(values, last_time_text, details, doc)
                     problems.append(
                         _problem(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 
 from eakte.errors import StateConflict
+from eakte.model.adapter import AdapterCursor
 from eakte.model.akte import Akte, ExternalRef
 from eakte.model.aktenplan import AktenplanUnit, AktenzeichenCounter
 from eakte.model.audit import AuditEvent, AuditHead
@@ -17,13 +18,14 @@ from eakte.model.base import Base
 from eakte.model.checkpoint import AuditCheckpoint
 from eakte.model.document import Document
 from eakte.model.lifecycle import AkteDisposal, LegalHold
-from eakte.model.principal import Principal, Setting
+from eakte.model.principal import Grant, Membership, Principal, Setting
 from eakte.model.search import SearchOutbox, TextExtraction
 from eakte.model.version import Rendition, Version
 from eakte.model.vorgang import Vorgang
 
 __all__ = [
     "IMMUTABLE_TABLES",
+    "AdapterCursor",
     "Akte",
     "AkteDisposal",
     "AktenplanUnit",
@@ -34,7 +36,9 @@ __all__ = [
     "Base",
     "Document",
     "ExternalRef",
+    "Grant",
     "LegalHold",
+    "Membership",
     "Principal",
     "Rendition",
     "SearchOutbox",

@@ -30,6 +30,9 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(50))
     object_id: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON())
+    #: the Akte the event concerns (derived from the event; access filtering of the audit
+    #: view and the change feed). ``None`` for store-wide events.
+    akte_id: Mapped[int | None] = mapped_column(BigInteger(), index=True)
     canonical: Mapped[bytes] = mapped_column(LargeBinary())
     hash: Mapped[sha256_hex]
 

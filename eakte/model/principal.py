@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eakte.model.base import Base, bigid
+from eakte.model.base import Base, BigId, bigid
 
-__all__ = ["Principal", "Setting"]
+__all__ = ["Grant", "Membership", "Principal", "Setting"]
 
 
 class Principal(Base):
@@ -24,7 +24,44 @@ class Principal(Base):
     org_unit: Mapped[str | None] = mapped_column(String(200))
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    #: the highest confidentiality level this principal may see (``offen`` or ``vs-nfd``).
+    clearance: Mapped[str] = mapped_column(String(20), default="offen", server_default="offen")
     created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    """A principal belonging to a group or an organisational unit (also a principal)."""
+
+    __tablename__ = "memberships"
+
+    member_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("principals.id"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("principals.id"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Grant(Base):
+    """A role given to a principal on a target: the store (``target_id`` 0), an Aktenplan
+    unit or an Akte. Grants are inherited downwards: unit → sub-units → Akten → Vorgänge
+    → documents.
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("principal_id", "role", "target_type", "target_id",
+                         name="uq_grants_key"),
+    )
+
+    id: Mapped[bigid]
+    principal_id: Mapped[int] = mapped_column(BigId, ForeignKey("principals.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    target_type: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[int] = mapped_column(BigId)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
 
 
 class Setting(Base):

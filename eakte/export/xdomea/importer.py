@@ -454,7 +454,8 @@ class _Takeover:
             if version.number == 1:
                 s._audit("document.file", "document", document, **base, **details)
             else:
-                s._audit("version.add", "document", document, aktenzeichen=akte.aktenzeichen,
+                s._audit("version.add", "document", document, akte=akte,
+                         aktenzeichen=akte.aktenzeichen,
                          comment=version.comment, imported=True, **details)
             self.counts["versionen"] += 1
         if versions:
@@ -469,7 +470,8 @@ class _Takeover:
                     mime=blob.mime, filename=_clean(ref.original, 1000) or ref.dateiname,
                     created_at=self.now, created_by=s.user)
                 self.orm.add(rendition)
-                s._audit("rendition.add", "document", document, version=version.number,
+                s._audit("rendition.add", "document", document, akte=akte,
+                         version=version.number,
                          rendition_id=rendition, kind=rkind, sha256=blob.sha256,
                          size=blob.size, mime=blob.mime, filename=rendition.filename,
                          imported=True, dateiname=ref.dateiname)
