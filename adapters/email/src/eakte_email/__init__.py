@@ -1,0 +1,277 @@
+"""eakte e-mail adapter: .eml files, mbox files and Maildir folders into an Akte.
+
+Each message is filed as a document (the original .eml bytes) and each attachment as an
+Anlage of it. The message's key is its Message-ID (without angle brackets); a message
+without one is keyed by ``sha256:`` and the hash of its raw bytes. Filing the same message
+again, from any source, finds it filed and creates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+import mimetypes
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from eakte.adapter import AdapterParam, RunReport
+from eakte.errors import InvalidInput
+from eakte.filing import CaseRecord, DocumentRecord, Filer
+from eakte.ingest.limits import ExtractLimits
+from eakte.ingest.source import clean_filename
+from eakte.mapping import FieldMapping
+from eakte.types import DocumentKind
+
+__all__ = ["EmailAdapter", "MailItem", "case_of", "message_key", "read_mails"]
+
+__version__ = "0.1.0"
+
+_MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """One raw message and where it came from (``path`` or ``path#key`` in a mailbox)."""
+
+    raw: bytes
+    origin: str
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def _is_mbox(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(5) == b"From "
+
+
+def read_mails(paths: Sequence[str | os.PathLike[str]]) -> Iterator[MailItem]:
+    """Yield every message of the given .eml files, mbox files and Maildir folders.
+
+    A plain folder yields its ``*.eml`` files (recursively, sorted).
+
+    Raises:
+        InvalidInput: a path does not exist.
+    """
+    for raw_path in paths:
+        path = Path(raw_path)
+        if path.is_dir():
+            if _is_maildir(path):
+                box = mailbox.Maildir(path, factory=None, create=False)
+                for key in sorted(box.keys()):
+                    yield MailItem(box.get_bytes(key), f"{path}#{key}")
+            else:
+                for eml in sorted(path.rglob("*.eml")):
+                    if eml.is_file() and not eml.is_symlink():
+                        yield MailItem(eml.read_bytes(), str(eml))
+        elif path.is_file():
+            if path.suffix.lower() != ".eml" and _is_mbox(path):
+                mbox = mailbox.mbox(path, factory=None, create=False)
+                try:
+                    for key in mbox.keys():
+                        yield MailItem(mbox.get_bytes(key), f"{path}#{key}")
+                finally:
+                    mbox.close()
+            else:
+                yield MailItem(path.read_bytes(), str(path))
+        else:
+            raise InvalidInput(f"mail source {str(path)!r} does not exist")
+
+
+def message_key(message: Message, raw: bytes) -> str:
+    """Return the key of a message: its Message-ID, else ``sha256:<hash of the bytes>``."""
+    try:
+        value = message.get("Message-ID")
+    except Exception:  # the email package raises assorted errors on junk headers
+        value = None
+    text = " ".join(str(value or "").split()).strip().strip("<>").strip()
+    if not text:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    if len(text) > _MAX_KEY or any(ord(ch) < 32 for ch in text):
+        return "message-id-sha256:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    return text
+
+
+def _header(message: Message, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except Exception:  # malformed header
+        return None
+    return None if value is None else " ".join(str(value).split()) or None
+
+
+def _leaves(part: Message) -> Iterator[Message]:
+    """Yield the leaf parts in order; an attached message is one leaf."""
+    if part.is_multipart() and part.get_content_maintype() == "multipart":
+        for child in part.get_payload():
+            if isinstance(child, Message):
+                yield from _leaves(child)
+    else:
+        yield part
+
+
+def _attachment_bytes(part: Message) -> bytes:
+    if part.get_content_maintype() == "message":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return inner[0].as_bytes(policy=policy.default)
+        return b""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # malformed transfer encoding
+        return b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _attachments(message: Message, limits: ExtractLimits) -> tuple[list[DocumentRecord], int]:
+    """Return the message's attachments as records, and how many empty ones were left out."""
+    records: list[DocumentRecord] = []
+    skipped = 0
+    body_seen = False
+    for part in _leaves(message):
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+        is_body = (ctype in ("text/plain", "text/html") and not filename
+                   and disposition != "attachment")
+        if is_body or (not body_seen and part is message):
+            body_seen = True
+            continue
+        if len(records) >= limits.max_email_parts:
+            raise InvalidInput(f"the message has more than {limits.max_email_parts} parts")
+        data = _attachment_bytes(part)
+        if not data:
+            skipped += 1
+            continue
+        number = len(records) + 1
+        ext = ".eml" if part.get_content_maintype() == "message" else (
+            mimetypes.guess_extension(ctype) or ".bin")
+        try:
+            name = clean_filename(filename) if filename else f"anlage-{number}{ext}"
+        except InvalidInput:
+            name = f"anlage-{number}{ext}"
+        records.append(DocumentRecord(document_id=f"attachment-{number}", content=data,
+                                      filename=name, title=name,
+                                      metadata={"mime_declared": ctype}))
+    return records, skipped
+
+
+def case_of(item: MailItem, *, kind: str = "incoming", aktenzeichen: str | None = None,
+            limits: ExtractLimits | None = None) -> CaseRecord:
+    """Return the case (one message document with its Anlagen) for a raw message.
+
+    Raises:
+        InvalidInput: the message is empty or has too many parts.
+    """
+    if not item.raw.strip():
+        raise InvalidInput(f"{item.origin}: empty message")
+    message = BytesParser(policy=policy.default).parsebytes(item.raw)
+    key = message_key(message, item.raw)
+    subject = _header(message, "Subject")
+    date_header = _header(message, "Date")
+    sent = None
+    if date_header:
+        try:
+            sent = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError):
+            sent = None
+    fields: dict[str, Any] = {
+        "message_id": key,
+        "from": _header(message, "From"),
+        "to": _header(message, "To"),
+        "cc": _header(message, "Cc"),
+        "subject": subject,
+        "date": sent.isoformat() if sent else date_header,
+        "in_reply_to": _header(message, "In-Reply-To"),
+    }
+    attachments, skipped = _attachments(message, limits or ExtractLimits())
+    title = subject or "(ohne Betreff)"
+    try:
+        filename = clean_filename(f"{title[:100]}.eml")
+    except InvalidInput:
+        filename = "message.eml"
+    metadata: dict[str, Any] = {"mail": {k: v for k, v in fields.items() if v is not None}}
+    if skipped:
+        metadata["mail"]["empty_attachments_skipped"] = skipped
+    document = DocumentRecord(
+        document_id="message", content=item.raw, filename=filename, title=title, kind=kind,
+        document_date=sent.date() if sent else None, metadata=metadata,
+        attachments=attachments,
+    )
+    return CaseRecord(object_id=key, fields=fields, documents=[document],
+                      aktenzeichen=aktenzeichen, vorgang=False)
+
+
+class EmailAdapter:
+    """File e-mails into an Akte: each message as a document, attachments as its Anlagen.
+
+    Sources are .eml files, folders of .eml files, mbox files and Maildir folders; nothing
+    is moved or deleted there. The Akte is --akte (an Aktenzeichen) or what the mapping
+    decides from the fields message_id, from, to, cc, subject, date and in_reply_to.
+    Messages are keyed by Message-ID (without one: by the SHA-256 of the raw bytes), so
+    running again, or filing the same message from another mailbox, creates nothing new.
+    """
+
+    name: ClassVar[str] = "email"
+    api_version: ClassVar[int] = 1
+    summary: ClassVar[str] = "File e-mails (.eml, mbox, Maildir) with attachments as " \
+        "Anlagen, deduplicated by Message-ID"
+    params: ClassVar[Sequence[AdapterParam]] = (
+        AdapterParam("source", "An .eml file, a folder of .eml files, an mbox file or a "
+                     "Maildir folder; may be given several times.", type="path",
+                     required=True, multiple=True),
+        AdapterParam("akte", "Aktenzeichen of the Akte to file into (else the mapping "
+                     "decides)."),
+        AdapterParam("mapping", "JSON mapping of the mail fields to the Akte and metadata.",
+                     type="path"),
+        AdapterParam("system", "The name in external keys (default: the mapping's system, "
+                     "else 'email')."),
+        AdapterParam("kind", "Document kind: incoming, outgoing or internal.",
+                     default="incoming"),
+    )
+
+    def __init__(
+        self,
+        source: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = (),
+        akte: str | None = None,
+        mapping: str | os.PathLike[str] | FieldMapping | None = None,
+        system: str | None = None,
+        kind: str = "incoming",
+    ) -> None:
+        self.sources = [source] if isinstance(source, str | os.PathLike) else list(source)
+        if not self.sources:
+            raise InvalidInput("the e-mail adapter needs at least one --source")
+        self.mapping = (mapping if isinstance(mapping, FieldMapping) or mapping is None
+                        else FieldMapping.from_file(mapping))
+        if not akte and self.mapping is None:
+            raise InvalidInput("give --akte or a --mapping that says which Akte mails go to")
+        self.akte = akte or None
+        self.system = system or (self.mapping.system if self.mapping else None) or self.name
+        try:
+            self.kind = DocumentKind(kind).value
+        except ValueError as exc:
+            raise InvalidInput(f"unknown document kind {kind!r}") from exc
+
+    def run_once(self, filer: Filer) -> RunReport:
+        """File every message of the sources (those filed before come back unchanged)."""
+        report = RunReport(self.name)
+        limits = ExtractLimits()
+        for item in read_mails(self.sources):
+            try:
+                case = case_of(item, kind=self.kind, aktenzeichen=self.akte, limits=limits)
+            except InvalidInput as exc:
+                report.notes.append(f"skipped {item.origin}: {exc}")
+                continue
+            result = filer.file_case(case)
+            if not result.ok:
+                report.notes.append(f"{item.origin}: {result.error}")
+            report.results.append(result)
+        return report

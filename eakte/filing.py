@@ -1,0 +1,527 @@
+"""Idempotent filing for Fachverfahren adapters: cases and documents under external keys.
+
+A Fachverfahren knows its objects by its own ids; eakte stores those ids as external keys
+(``system``, object id[, document id[, version label]]) in the same transaction as the
+objects they name. Filing the same key again therefore returns what exists (``unchanged``),
+changed content under a known document key becomes a new version (``new_version``), and a
+batch commits item by item, so a crash loses nothing already committed and a rerun
+duplicates nothing.
+
+Example:
+    >>> import eakte, tempfile
+    >>> from eakte.filing import CaseRecord, DocumentRecord, Filer
+    >>> store = eakte.open(tempfile.mkdtemp())
+    >>> with store.session() as s:
+    ...     _ = s.add_plan_unit("630", "Bauordnung")
+    ...     akte = s.create_akte("630", "Neubau Lindenstraße 4")
+    >>> filer = Filer(store, "bauportal")
+    >>> case = CaseRecord("BA-2026-117", aktenzeichen=akte.aktenzeichen,
+    ...                   documents=[DocumentRecord("antrag", b"Antrag", filename="a.txt")])
+    >>> filer.file_case(case).status, filer.file_case(case).status
+    (<FilingStatus.CREATED: 'created'>, <FilingStatus.UNCHANGED: 'unchanged'>)
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from eakte.errors import EakteError, InvalidInput, NotFoundError, StateConflict
+from eakte.ingest.source import Source
+from eakte.types import DocumentKind
+
+if TYPE_CHECKING:
+    from eakte._filing import Prepared
+    from eakte.feed import FeedPage
+    from eakte.mapping import FieldMapping
+    from eakte.model import Akte, Document, Version, Vorgang
+    from eakte.session import Session
+    from eakte.store import Store
+
+__all__ = [
+    "CaseRecord",
+    "DocumentRecord",
+    "ExternalKey",
+    "Filer",
+    "FilingResult",
+    "FilingStatus",
+]
+
+_MAX_ID = 200
+_MAX_LABEL = 100
+
+
+def _check_id(value: object, what: str, max_len: int = _MAX_ID) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
+    if not value or value != value.strip():
+        raise InvalidInput(f"{what} {value!r} must be non-empty without surrounding spaces")
+    if len(value) > max_len:
+        raise InvalidInput(f"{what} is longer than {max_len} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"{what} {value!r} contains control characters")
+    return value
+
+
+class FilingStatus(StrEnum):
+    """What filing one item did."""
+
+    #: the object did not exist under its key and was created.
+    CREATED = "created"
+    #: the key was known and nothing differed: nothing was written (a safe retry).
+    UNCHANGED = "unchanged"
+    #: the key was known and the content differed: a new version was added (for a case: a
+    #: new document or a new version in it).
+    NEW_VERSION = "new_version"
+    #: the key was known, the content was the same, only metadata changed.
+    UPDATED = "updated"
+    #: nothing of this item was written; ``FilingResult.error`` says why.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ExternalKey:
+    """The key under which a Fachverfahren knows a Vorgang, a document or a version.
+
+    ``ExternalKey("bauportal", "BA-2026-117")`` names a case (its Vorgang);
+    with ``document_id`` a document of that case; with ``version`` too, the version the
+    Fachverfahren labelled so (xdomea: FachverfahrenObjektID, document and version ids).
+    """
+
+    system: str
+    object_id: str
+    document_id: str | None = None
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.system, "system", 100)
+        _check_id(self.object_id, "object id")
+        if self.document_id is not None:
+            _check_id(self.document_id, "document id")
+        if self.version is not None:
+            if self.document_id is None:
+                raise InvalidInput("a version label needs a document id")
+            _check_id(self.version, "version label", _MAX_LABEL)
+
+    def __str__(self) -> str:
+        text = f"{self.system}:{self.object_id}"
+        if self.document_id is not None:
+            text += f"/{self.document_id}"
+        if self.version is not None:
+            text += f"@{self.version}"
+        return text
+
+    def document(self, document_id: str, version: str | None = None) -> ExternalKey:
+        """Return the key of a document of this case."""
+        return ExternalKey(self.system, self.object_id, document_id, version)
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Return the key as a JSON-ready mapping."""
+        return {"system": self.system, "object_id": self.object_id,
+                "document_id": self.document_id, "version": self.version}
+
+
+@dataclass
+class DocumentRecord:
+    """One document of a case as the Fachverfahren delivers it.
+
+    Attributes:
+        document_id: its id within the case (unique there, attachments included).
+        content: bytes, a path or a readable binary stream.
+        filename: the original file name (default: the path's name).
+        title: default: the mapping's document title, else the file name.
+        kind: incoming, outgoing or internal (default: the mapping's, else incoming).
+        version: the Fachverfahren's label of this content; the same label filed again
+            with other content is refused.
+        document_date: the date the document bears.
+        metadata: kept in the document's metadata.
+        comment: a note on the version.
+        attachments: Anlagen, filed with this document as their parent.
+    """
+
+    document_id: str
+    content: Source
+    filename: str | None = None
+    title: str | None = None
+    kind: DocumentKind | str | None = None
+    version: str | None = None
+    document_date: date | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    comment: str | None = None
+    attachments: list[DocumentRecord] = field(default_factory=list)
+
+
+@dataclass
+class CaseRecord:
+    """One case of a Fachverfahren: a Vorgang with its documents.
+
+    Attributes:
+        object_id: the Fachverfahren's id of the case (the idempotency key).
+        fields: the Fachverfahren's fields: input to the mapping, and kept verbatim under
+            ``fields`` in the Vorgang's metadata.
+        documents: its documents.
+        aktenzeichen: file into this existing Akte (overrides the mapping).
+        vorgang: False files the documents directly into the Akte, without a Vorgang
+            (their metadata then carries the fields).
+        metadata: further metadata kept on the Vorgang (e.g. unknown payload properties).
+    """
+
+    object_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    documents: list[DocumentRecord] = field(default_factory=list)
+    aktenzeichen: str | None = None
+    vorgang: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FilingResult:
+    """What filing one case or document did, with the ids of what it filed.
+
+    ``documents`` holds the results of a case's documents (and a document's attachments).
+    """
+
+    key: ExternalKey
+    status: FilingStatus
+    error: EakteError | None = None
+    aktenzeichen: str | None = None
+    akte_id: int | None = None
+    vorgang_id: int | None = None
+    document_id: int | None = None
+    version: int | None = None
+    version_label: str | None = None
+    sha256: str | None = None
+    documents: list[FilingResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True unless the item failed."""
+        return self.status != FilingStatus.FAILED
+
+    def raise_error(self) -> None:
+        """Re-raise the error of a failed item (nothing for a successful one).
+
+        Raises:
+            EakteError: the error that made the item fail.
+        """
+        if self.error is not None:
+            raise self.error
+
+    def walk(self) -> list[FilingResult]:
+        """Return this result and every nested document result, depth first."""
+        found = [self]
+        for child in self.documents:
+            found.extend(child.walk())
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data (the filing receipt format)."""
+        data: dict[str, Any] = {
+            "status": self.status.value,
+            "system": self.key.system,
+            "object_id": self.key.object_id,
+            "document_id": self.key.document_id,
+            "aktenzeichen": self.aktenzeichen,
+            "akte_id": self.akte_id,
+            "vorgang_id": self.vorgang_id,
+        }
+        if self.key.document_id is not None:
+            data.update(document=self.document_id, version=self.version,
+                        version_label=self.version_label or self.key.version,
+                        sha256=self.sha256)
+        if self.documents:
+            data["documents"] = [d.as_dict() for d in self.documents]
+        data["error"] = None if self.error is None else {
+            "type": type(self.error).__name__,
+            "message": str(self.error),
+            "exit_code": self.error.exit_code,
+        }
+        return data
+
+
+def _failed(key: ExternalKey, exc: EakteError) -> FilingResult:
+    return FilingResult(key=key, status=FilingStatus.FAILED, error=exc)
+
+
+class Filer:
+    """Files cases of one Fachverfahren (``system``) into a store, idempotently.
+
+    Every case is one transaction in a session of ``user``: its Akte (found or created by
+    the mapping), its Vorgang, documents, versions and external keys commit together with
+    their audit events, or not at all.
+
+    Example:
+        >>> filer = Filer(store, "bauportal", mapping=FieldMapping.from_file("map.json"))
+        >>> result = filer.file_case(CaseRecord("BA-1", fields={...}, documents=[...]))
+        >>> filer.read(ExternalKey("bauportal", "BA-1", "antrag"))       # newest version
+
+    Args:
+        store: the store to file into.
+        system: the Fachverfahren's name in external keys (e.g. ``"bauportal"``).
+        mapping: how fields become Akte/Vorgang/document metadata.
+        user: the principal to act as (default: the store's administrator). It needs the
+            editor role on the target Akten or Aktenplan units.
+        retries: how often an item is retried after a conflicting concurrent commit.
+
+    Raises:
+        InvalidInput: ``system`` is empty or malformed.
+    """
+
+    def __init__(self, store: Store, system: str, *, mapping: FieldMapping | None = None,
+                 user: str | None = None, retries: int = 1) -> None:
+        self.store = store
+        self.system = _check_id(system, "system", 100)
+        self.mapping = mapping
+        self.user = user
+        self.retries = max(0, retries)
+
+    def session(self) -> Session:
+        """Return a new session acting as the filer's user.
+
+        Raises:
+            NotFoundError: no such user.
+        """
+        return self.store.session(self.user)
+
+    def key(self, object_id: str, document_id: str | None = None,
+            version: str | None = None) -> ExternalKey:
+        """Return the external key of a case, document or version of this system.
+
+        Raises:
+            InvalidInput: an id is empty, too long or has control characters.
+        """
+        return ExternalKey(self.system, object_id, document_id, version)
+
+    # -- filing --------------------------------------------------------------------------
+
+    def file_case(self, case: CaseRecord) -> FilingResult:
+        """File one case in its own transaction; never duplicates a key filed before.
+
+        Problems of the item (invalid input, closed Akte, missing rights) come back as a
+        ``failed`` result with the error, not as an exception.
+        """
+        return self._file_group([case])[0]
+
+    def file_cases(
+        self,
+        cases: Iterable[CaseRecord],
+        *,
+        group_size: int = 1,
+        progress: Callable[[int, FilingResult], None] | None = None,
+    ) -> list[FilingResult]:
+        """File many cases, committing each (or each group of ``group_size``) on its own.
+
+        A crash mid-batch keeps every committed item; running the batch again skips those
+        (``unchanged``). If an item of a group fails, the group is rolled back and its items
+        are filed one by one, so one bad item never holds back the others.
+
+        Args:
+            cases: the cases, consumed lazily.
+            group_size: cases per transaction (1 = each on its own; more is faster for
+                many small cases).
+            progress: called as ``progress(done, result)`` after each case.
+
+        Returns:
+            One result per case, in order.
+        """
+        if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+            raise InvalidInput(f"group_size must be a positive whole number, not {group_size!r}")
+        results: list[FilingResult] = []
+        iterator = iter(cases)
+        while group := list(itertools.islice(iterator, group_size)):
+            for result in self._file_group(group):
+                results.append(result)
+                if progress is not None:
+                    progress(len(results), result)
+        return results
+
+    def _file_group(self, group: Sequence[CaseRecord]) -> list[FilingResult]:
+        """File a group in one transaction, or item by item if any of it fails."""
+        from eakte._filing import Prepared, file_case_in
+
+        keys: list[ExternalKey | EakteError] = []
+        prepared: list[Prepared | EakteError] = []
+        for case in group:
+            try:
+                keys.append(self.key(case.object_id))
+                prepared.append(Prepared.of(case, self.store.max_file_size))
+            except EakteError as exc:
+                if len(keys) == len(prepared):
+                    keys.append(exc)
+                prepared.append(exc)
+        try:
+            ready = [p for p in prepared if isinstance(p, Prepared)]
+            if len(group) > 1 and len(ready) == len(group):
+                try:
+                    with self.session() as s:
+                        return [file_case_in(s, self, case, prep)
+                                for case, prep in zip(group, ready, strict=True)]
+                except EakteError:
+                    pass  # file them one by one below: the good ones land
+            return [
+                self._file_one(case, key, prep)
+                for case, key, prep in zip(group, keys, prepared, strict=True)
+            ]
+        finally:
+            for prep in prepared:
+                if isinstance(prep, Prepared):
+                    prep.close()
+
+    def _file_one(self, case: CaseRecord, key: ExternalKey | EakteError,
+                  prepared: Prepared | EakteError) -> FilingResult:
+        from eakte._filing import file_case_in
+
+        if isinstance(key, EakteError):
+            return _failed(ExternalKey(self.system, "?"), key)
+        if isinstance(prepared, EakteError):
+            return _failed(key, prepared)
+        for attempt in range(self.retries + 1):
+            try:
+                with self.session() as s:
+                    return file_case_in(s, self, case, prepared)
+            except StateConflict as exc:
+                # a concurrent writer may have filed the same key: look again
+                if attempt == self.retries:
+                    return _failed(key, exc)
+            except EakteError as exc:
+                return _failed(key, exc)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- retrieval -----------------------------------------------------------------------
+
+    def _as_key(self, key: ExternalKey | str, document_id: str | None = None) -> ExternalKey:
+        if isinstance(key, ExternalKey):
+            return key
+        return self.key(key, document_id)
+
+    def get_vorgang(self, object_id: str) -> Vorgang:
+        """Return the Vorgang filed for the case ``object_id``.
+
+        Raises:
+            NotFoundError: no case of this system has that id (or the user may not see it).
+        """
+        from eakte._filing import find_ref
+
+        key = self.key(object_id)
+        with self.session() as s:
+            found = find_ref(s, self.system, "vorgang", key)
+            if found is None:
+                raise NotFoundError("Vorgang", str(key))
+            return s.get_vorgang(found)
+
+    def find_akte(self, key: str) -> Akte:
+        """Return the Akte this system knows under the external key ``key``.
+
+        Raises:
+            NotFoundError: no such Akte (or the user may not see it).
+        """
+        with self.session() as s:
+            return s.find_akte(self.system, key)
+
+    def get_document(self, key: ExternalKey | str, document_id: str | None = None) -> Document:
+        """Return the document filed under ``key`` (or case id and ``document_id``).
+
+        Raises:
+            NotFoundError: nothing was filed under that key (or the user may not see it).
+        """
+        from eakte._filing import find_ref
+
+        key = self._as_key(key, document_id)
+        if key.document_id is None:
+            raise InvalidInput(f"{key} names a case, not a document; give a document id")
+        with self.session() as s:
+            found = find_ref(s, key.system, "document", key)
+            if found is None:
+                raise NotFoundError("Document", str(key))
+            return s.get_document(found)
+
+    def get_version(self, key: ExternalKey, version: int | str | None = None) -> Version:
+        """Return a version of the document under ``key``.
+
+        Args:
+            key: a document key; its ``version`` label selects the version if
+                ``version`` is not given.
+            version: eakte's version number (int) or the Fachverfahren's label (str);
+                default: the key's label, else the newest version.
+
+        Raises:
+            NotFoundError: no such document or version.
+        """
+        with self.session() as s:
+            return self._version_in(s, key, version)[1]
+
+    def _version_in(self, s: Session, key: ExternalKey, version: int | str | None
+                    ) -> tuple[Document, Version]:
+        from eakte._filing import find_ref
+        from eakte.model import Version
+
+        if key.document_id is None:
+            raise InvalidInput(f"{key} names a case, not a document; give a document id")
+        doc_id = find_ref(s, key.system, "document", key)
+        if doc_id is None:
+            raise NotFoundError("Document", str(key))
+        document = s.get_document(doc_id)
+        wanted = key.version if version is None else version
+        if isinstance(wanted, str):
+            labelled = ExternalKey(key.system, key.object_id, key.document_id, wanted)
+            ver_id = find_ref(s, key.system, "version", labelled)
+            row = None if ver_id is None else s._orm.get(Version, ver_id)
+            if row is None or row.document_id != document.id:
+                raise NotFoundError("Version", str(labelled))
+            return document, row
+        return document, s.get_version(document, wanted)
+
+    def read(self, key: ExternalKey, version: int | str | None = None) -> bytes:
+        """Return the content of a version of the document under ``key`` (audited read).
+
+        Raises:
+            NotFoundError: no such document or version.
+            StateConflict: the Akte was disposed; its content was deleted.
+            IntegrityError: the stored bytes do not match their SHA-256.
+        """
+        with self.session() as s:
+            document, ver = self._version_in(s, key, version)
+            return s.read_content(document, version=ver.number)
+
+    def open(self, key: ExternalKey, version: int | str | None = None) -> BinaryIO:
+        """Open the content of a version of the document under ``key`` (audited read).
+
+        The stream checks the SHA-256 as it is read (see ``Session.open_content``).
+
+        Raises:
+            NotFoundError: no such document or version.
+            StateConflict: the Akte was disposed; its content was deleted.
+        """
+        with self.session() as s:
+            document, ver = self._version_in(s, key, version)
+            return s.open_content(document, version=ver.number)
+
+    # -- change feed ---------------------------------------------------------------------
+
+    def changes(self, since: int = 0, *, limit: int = 500) -> FeedPage:
+        """Return the changes after ``since`` that the filer's user may see.
+
+        Raises:
+            InvalidInput: ``since`` or ``limit`` out of range.
+        """
+        with self.session() as s:
+            return s.changes(since, limit=limit)
+
+    def feed_position(self, name: str) -> int:
+        """Return the saved feed position of the follower ``name`` (0 if none)."""
+        with self.session() as s:
+            return s.feed_position(name)
+
+    def save_feed_position(self, name: str, position: int) -> None:
+        """Save (commit) the feed position of the follower ``name``.
+
+        Raises:
+            InvalidInput: an empty name or a negative position.
+        """
+        with self.session() as s:
+            s.save_feed_position(name, position)
