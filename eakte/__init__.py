@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from eakte._disposal import DisposalStatus, DueAkte
+from eakte._principals import GrantInfo
+from eakte.access import Permission
 from eakte.aktenzeichen import AktenzeichenPattern
 from eakte.errors import (
     AccessDenied,
@@ -26,6 +28,7 @@ from eakte.errors import (
     IndexingWarning,
     IntegrityError,
     InvalidInput,
+    MasterKeyError,
     NotFoundError,
     Problem,
     SchemaVersionError,
@@ -35,6 +38,7 @@ from eakte.errors import (
     StoreExistsError,
     UnsafeContent,
 )
+from eakte.feed import ChangeEvent, FeedPage
 from eakte.model import (
     Akte,
     AktenplanUnit,
@@ -56,6 +60,8 @@ from eakte.types import (
     DisposalDecision,
     DisposalState,
     DocumentKind,
+    PrincipalKind,
+    Role,
 )
 from eakte.verify import VerifyReport
 
@@ -73,6 +79,7 @@ __all__ = [
     "BlobCleanupWarning",
     "BlobInfo",
     "BlobStore",
+    "ChangeEvent",
     "Confidentiality",
     "DisposalDecision",
     "DisposalState",
@@ -83,16 +90,22 @@ __all__ = [
     "EakteError",
     "EakteWarning",
     "ExportError",
+    "FeedPage",
+    "GrantInfo",
     "IndexingWarning",
     "IntegrityError",
     "InvalidInput",
     "LegalHold",
     "LocalBlobStore",
+    "MasterKeyError",
     "MemoryBlobStore",
     "NotFoundError",
+    "Permission",
     "Principal",
+    "PrincipalKind",
     "Problem",
     "Rendition",
+    "Role",
     "SchemaVersionError",
     "SearchBackend",
     "SearchError",

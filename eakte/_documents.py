@@ -9,14 +9,17 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, true, update
 
+from eakte.access import Permission
 from eakte.errors import (
     InvalidInput,
     NotFoundError,
     SearchError,
 )
+from eakte.ingest.claims import check_claims
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
+from eakte.ingest.screen import needs_screening, screen_content
 from eakte.ingest.source import ChainedReader, Source, open_source
 from eakte.model import (
     Akte,
@@ -34,7 +37,14 @@ from eakte.types import DocumentKind
 if TYPE_CHECKING:
     pass
 
-from eakte._unit_of_work import Progress, UnitOfWork, check_meta, clean_text
+from eakte._unit_of_work import (
+    Progress,
+    UnitOfWork,
+    check_meta,
+    clean_note,
+    clean_text,
+    lookup_id,
+)
 
 __all__ = ["DocumentsMixin"]
 
@@ -44,8 +54,15 @@ class DocumentsMixin(UnitOfWork):
 
     # -- content -------------------------------------------------------------------------
 
-    def _store_content(self, source: Source, filename: str | None) -> tuple[str, int, str, str]:
-        """Write content to the blob store; return (sha256, size, mime, filename)."""
+    def _store_content(
+        self, source: Source, filename: str | None, *, claimed_mime: str | None = None
+    ) -> tuple[str, int, str, str, dict[str, str]]:
+        """Write content to the blob store; return (sha256, size, mime, filename, mime notes).
+
+        The sniffed MIME type is checked against the file name and ``claimed_mime`` first
+        (:mod:`eakte.ingest.claims`): a dangerous mismatch is refused before anything is
+        written, a harmless one comes back as audit details.
+        """
         with open_source(source, filename=filename) as src:
             try:
                 head = src.stream.read(SNIFF_BYTES)
@@ -54,16 +71,23 @@ class DocumentsMixin(UnitOfWork):
             if not head:
                 raise InvalidInput(f"{src.filename!r} is empty; refusing to file it")
             mime = detect_mime(head)
-            try:
-                info = self._store.blobs.put(
-                    ChainedReader(head, src.stream),  # type: ignore[arg-type]
-                    max_size=self._store.max_file_size,
-                )
-            except OSError as exc:
-                raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
+            claims = check_claims(mime, filename=src.filename, claimed_mime=claimed_mime,
+                                  head=head)
+            claims.refuse_if_dangerous()
+            content: BinaryIO = ChainedReader(head, src.stream)  # type: ignore[assignment]
+            with contextlib.ExitStack() as cleanup:
+                try:
+                    if needs_screening(head, mime):  # zip bombs, XML entities: before writing
+                        content = cleanup.enter_context(screen_content(
+                            head, content, mime, name=src.filename,
+                            max_size=self._store.max_file_size))
+                    info = self._store.session_blobs(self._orm).put(
+                        content, max_size=self._store.max_file_size)
+                except OSError as exc:
+                    raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
             if not info.created:  # reused: commit checks that no disposal deleted it meanwhile
                 self._dedup_blobs.append(info.sha256)
-            return info.sha256, info.size, mime, src.filename
+            return info.sha256, info.size, mime, src.filename, claims.audit_details()
 
     def file_document(
         self,
@@ -103,9 +127,11 @@ class DocumentsMixin(UnitOfWork):
         Raises:
             StateConflict: the Akte or the Vorgang is closed, or the Akte was disposed.
             InvalidInput: empty/unreadable content, bad title, kind or metadata.
-            UnsafeContent: the content exceeds the store's size limit.
+            UnsafeContent: the content exceeds the store's size limit, or its bytes are
+                executable or not a PDF while its name says otherwise.
         """
         akte = self._own(akte)
+        self._require(Permission.EDIT, akte, "file documents")
         vorgang = self._own(vorgang) if vorgang is not None else None
         parent = self._own(parent) if parent is not None else None
         self._require_open(akte, vorgang.id if vorgang is not None else None)
@@ -116,8 +142,10 @@ class DocumentsMixin(UnitOfWork):
         except ValueError as exc:
             raise InvalidInput(f"unknown document kind {kind!r}") from exc
         meta = check_meta(metadata)
-        sha, size, mime, fname = self._store_content(source, filename)
-        doc_title = clean_text(title if title is not None else fname, "title")
+        comment = clean_note(comment, "comment")
+        given_title = clean_text(title, "title") if title is not None else None
+        sha, size, mime, fname, mime_notes = self._store_content(source, filename)
+        doc_title = given_title or clean_text(fname, "title")
         now = self._now()
         document = Document(
             akte_id=akte.id,
@@ -143,7 +171,7 @@ class DocumentsMixin(UnitOfWork):
             "document.file", "document", document, akte=akte, aktenzeichen=akte.aktenzeichen,
             vorgang=vorgang, title=doc_title, kind=doc_kind.value, version=1,
             version_uuid=version.uuid, sha256=sha, size=size, mime=mime, filename=fname,
-            parent=parent,
+            parent=parent, **mime_notes,
         )
         if flush:
             self._flush()
@@ -169,6 +197,7 @@ class DocumentsMixin(UnitOfWork):
             StateConflict: the Akte is closed.
         """
         akte = self._own(akte)
+        self._require(Permission.EDIT, akte, "file documents")
         vorgang = self._own(vorgang) if vorgang is not None else None
         self._require_open(akte, vorgang.id if vorgang is not None else None)
         for path in sources:
@@ -194,17 +223,25 @@ class DocumentsMixin(UnitOfWork):
         """Return a document by id.
 
         Raises:
-            NotFoundError: no such document.
+            NotFoundError: no such document (that the principal may read).
         """
-        if not isinstance(document_id, int) or isinstance(document_id, bool):
+        if not lookup_id(document_id):
             raise NotFoundError("Document", document_id)
         document = self._orm.get(Document, document_id)
         if document is None:
             raise NotFoundError("Document", document_id)
+        self._require_document(document, Permission.READ, "read")
         return document
+
+    def _require_document(self, document: Document, permission: Permission,
+                          operation: str) -> None:
+        """Refuse ``operation`` on a document without ``permission`` on its Akte."""
+        self._require(permission, document.akte_id, operation, object_type="document",
+                      target=document.id, hidden_as=("Document", document.id))
 
     def documents(self, akte: Akte) -> list[Document]:
         """Return the documents of an Akte in filing order."""
+        self._require(Permission.READ, akte, "read")
         return list(self._orm.scalars(
             select(Document).where(Document.akte_id == akte.id).order_by(Document.id)))
 
@@ -224,12 +261,15 @@ class DocumentsMixin(UnitOfWork):
         Raises:
             StateConflict: the document's Akte or Vorgang is closed, or the Akte was disposed.
             InvalidInput: empty or unreadable content.
-            UnsafeContent: the content exceeds the store's size limit.
+            UnsafeContent: the content exceeds the store's size limit, or its bytes are
+                executable or not a PDF while its name says otherwise.
         """
         document = self._own(document)
+        self._require_document(document, Permission.EDIT, "add versions")
         akte = self.get_akte(document.akte_id)
         self._require_open(akte, document.vorgang_id)
-        sha, size, mime, fname = self._store_content(source, filename)
+        comment = clean_note(comment, "comment")
+        sha, size, mime, fname, mime_notes = self._store_content(source, filename)
         now = self._now()
         self._flush()
         number = self._orm.execute(
@@ -248,9 +288,9 @@ class DocumentsMixin(UnitOfWork):
         self._orm.add(version)
         self._reindex.append(document)
         self._audit(
-            "version.add", "document", document, aktenzeichen=akte.aktenzeichen,
+            "version.add", "document", document, akte=akte, aktenzeichen=akte.aktenzeichen,
             version=int(number), version_uuid=version.uuid, sha256=sha, size=size, mime=mime,
-            filename=fname, comment=comment,
+            filename=fname, comment=comment, **mime_notes,
         )
         return version
 
@@ -267,15 +307,17 @@ class DocumentsMixin(UnitOfWork):
         Raises:
             StateConflict: the Akte is closed or the version has this rendition already.
             InvalidInput: empty content or an invalid kind.
+            UnsafeContent: over the size limit, or a disguised executable or PDF.
         """
         version = self._own(version)
         document = self.get_document(version.document_id)
+        self._require_document(document, Permission.EDIT, "add renditions")
         akte = self.get_akte(document.akte_id)
         self._require_open(akte, document.vorgang_id)
         kind = clean_text(kind, "rendition kind", max_len=50)
         if kind == "original":
             raise InvalidInput("the original rendition is the version itself")
-        sha, size, mime, fname = self._store_content(source, filename)
+        sha, size, mime, fname, mime_notes = self._store_content(source, filename)
         rendition = Rendition(
             version_id=version.id, kind=kind, sha256=sha, size=size, mime=mime,
             filename=fname, created_at=self._now(), created_by=self.user,
@@ -283,15 +325,17 @@ class DocumentsMixin(UnitOfWork):
         self._orm.add(rendition)
         self._flush()
         self._audit(
-            "rendition.add", "document", document, version=version.number,
+            "rendition.add", "document", document, akte=document.akte_id,
+            version=version.number,
             rendition_id=rendition.id, kind=kind, sha256=sha, size=size, mime=mime,
-            filename=fname,
+            filename=fname, **mime_notes,
         )
         return rendition
 
     def versions(self, document: Document) -> list[Version]:
         """Return every version of a document, oldest first."""
         document = self._own(document)
+        self._require_document(document, Permission.READ, "read")
         return list(self._orm.scalars(
             select(Version).where(Version.document_id == document.id).order_by(Version.number)))
 
@@ -300,6 +344,7 @@ class DocumentsMixin(UnitOfWork):
 
         One query however many documents the Akte holds (listings, JSON output).
         """
+        self._require(Permission.READ, akte, "read")
         rows = self._orm.scalars(
             select(Version)
             .join(Document, Version.document_id == Document.id)
@@ -310,6 +355,7 @@ class DocumentsMixin(UnitOfWork):
     def renditions(self, version: Version) -> list[Rendition]:
         """Return the further renditions of a version."""
         version = self._own(version)
+        self.get_document(version.document_id)
         return list(self._orm.scalars(
             select(Rendition).where(Rendition.version_id == version.id).order_by(Rendition.id)))
 
@@ -320,6 +366,7 @@ class DocumentsMixin(UnitOfWork):
             NotFoundError: no such version.
         """
         document = self._own(document)
+        self._require_document(document, Permission.READ, "read")
         wanted = document.version_count if number is None else number
         version = self._orm.scalars(
             select(Version).where(Version.document_id == document.id, Version.number == wanted)
@@ -351,8 +398,9 @@ class DocumentsMixin(UnitOfWork):
             if rend is None:
                 raise NotFoundError("Rendition", f"{document.id}/{ver.number}/{rendition}")
             sha, what, size = rend.sha256, rendition, rend.size
-        stream = VerifyingReader(self._store.blobs.open(sha), sha, size)
-        self._audit("content.read", "document", document, version=ver.number,
+        stream = VerifyingReader(self._store.session_blobs(self._orm).open(sha), sha, size)
+        self._audit("content.read", "document", document, akte=document.akte_id,
+                    version=ver.number,
                     rendition=what, sha256=sha)
         return io.BufferedReader(stream, buffer_size=1024 * 1024)
 
@@ -384,7 +432,9 @@ class DocumentsMixin(UnitOfWork):
             StateConflict: the Akte is closed.
         """
         document = self._own(document)
+        self._require_document(document, Permission.EDIT, "change")
         self._require_open(self.get_akte(document.akte_id), document.vorgang_id)
+        self._lock_document(document)  # the old values audited below are the current ones
         changes: dict[str, Any] = {}
         if title is not None:
             self._change(document, "title", clean_text(title, "title"), changes)
@@ -399,7 +449,8 @@ class DocumentsMixin(UnitOfWork):
         if changes:
             self._reindex.append(document)
             document.updated_at = self._now()
-            self._audit("document.update", "document", document, **changes)
+            self._audit("document.update", "document", document, akte=document.akte_id,
+                        **changes)
         return document
 
     # -- search --------------------------------------------------------------------------
@@ -435,9 +486,12 @@ class DocumentsMixin(UnitOfWork):
             raise InvalidInput(f"order must be 'relevance' or 'date', not {order!r}")
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("the search query is empty")
-        akte_ids: frozenset[int] | None = None
+        # Access is filtered at query time from the grants in the database, never from
+        # permissions copied into the index (those would go stale).
+        akte_ids = self.access.akte_ids(self._orm)
         if akte is not None:
             target = self._own(akte) if isinstance(akte, Akte) else self.get_akte(akte)
+            self._require(Permission.READ, target, "search")
             akte_ids = frozenset({target.id})
         return backend.search(
             SearchQuery(text=text.strip(), limit=limit, akte_ids=akte_ids,
@@ -450,8 +504,16 @@ class DocumentsMixin(UnitOfWork):
         self, *, since: int = 0, limit: int | None = None, object_type: str | None = None,
         object_id: str | None = None,
     ) -> Iterator[AuditEvent]:
-        """Yield committed audit events with a sequence number above ``since``."""
+        """Yield committed audit events with a sequence number above ``since``.
+
+        Auditors and administrators of the whole store see every event; those holding the
+        auditor role on Aktenplan units or Akten see the events concerning those Akten.
+
+        Raises:
+            AccessDenied: the principal may audit nothing.
+        """
         stmt = select(AuditEvent).where(AuditEvent.seq > since).order_by(AuditEvent.seq)
+        stmt = stmt.where(self._audit_scope())
         if object_type:
             stmt = stmt.where(AuditEvent.object_type == object_type)
         if object_id:
@@ -461,6 +523,20 @@ class DocumentsMixin(UnitOfWork):
         yield from self._orm.scalars(stmt.execution_options(yield_per=1000))
 
     def audit_count(self) -> int:
-        """Return the number of committed audit events."""
-        return int(self._orm.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+        """Return the number of committed audit events the principal may see.
+
+        Raises:
+            AccessDenied: the principal may audit nothing.
+        """
+        return int(self._orm.scalar(
+            select(func.count()).select_from(AuditEvent).where(self._audit_scope())) or 0)
+
+    def _audit_scope(self) -> ColumnElement[bool]:
+        """Return the SQL condition selecting the audit events the principal may see."""
+        if self.access.on_store(Permission.AUDIT):
+            return true()
+        audited = select(Akte.id).where(self.access.akte_filter(Permission.AUDIT))
+        if not self._orm.scalar(select(func.count()).select_from(audited.subquery())):
+            self._require_store(Permission.AUDIT, "read the audit log")
+        return AuditEvent.akte_id.in_(audited)
 

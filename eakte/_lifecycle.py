@@ -16,7 +16,9 @@ from eakte._disposal import (
     describe,
     hold_text,
 )
+from eakte._keyring import shred_akte_keys
 from eakte._unit_of_work import UnitOfWork, clean_text
+from eakte.access import Permission
 from eakte.errors import InvalidInput, NotFoundError, StateConflict
 from eakte.model import Akte, AkteDisposal, AktenplanUnit, Document, LegalHold, Vorgang
 from eakte.model.lifecycle import FINAL_DISPOSAL_STATES
@@ -45,6 +47,9 @@ class LifecycleMixin(UnitOfWork):
             StateConflict: the Vorgang is closed already, or its Akte was disposed.
         """
         vorgang = self._own(vorgang)
+        self._require(Permission.EDIT, vorgang.akte_id, "close or reopen Vorgänge",
+                      object_type="vorgang", target=vorgang.id,
+                      hidden_as=("Vorgang", vorgang.id))
         akte = self._lock_akte(self.get_akte(vorgang.akte_id), exclusive=True)
         self._flush()  # refresh must not discard this session's pending changes
         self._orm.refresh(vorgang)
@@ -66,6 +71,9 @@ class LifecycleMixin(UnitOfWork):
             StateConflict: the Vorgang is open, its Akte or its parent Vorgang is closed.
         """
         vorgang = self._own(vorgang)
+        self._require(Permission.EDIT, vorgang.akte_id, "close or reopen Vorgänge",
+                      object_type="vorgang", target=vorgang.id,
+                      hidden_as=("Vorgang", vorgang.id))
         akte = self._lock_akte(self.get_akte(vorgang.akte_id), exclusive=True)
         self._flush()  # refresh must not discard this session's pending changes
         self._orm.refresh(vorgang)
@@ -100,6 +108,7 @@ class LifecycleMixin(UnitOfWork):
         default of its Aktenplan unit.
         """
         akte = self._own(akte)
+        self._require(Permission.READ, akte, "read")
         return akte.retention_years if akte.retention_override else (
             self._unit(akte).retention_years)
 
@@ -160,7 +169,9 @@ class LifecycleMixin(UnitOfWork):
 
     def _context(self, akte: Akte) -> _Context:
         """Lock the Akte and read its current disposal row and active holds."""
-        own = self._lock_akte(self._own(akte), exclusive=True)
+        own = self._own(akte)
+        self._require(Permission.MANAGE, own, "manage retention, holds or Aussonderung")
+        own = self._lock_akte(own, exclusive=True)
         self._flush()  # populate_existing must not overwrite pending changes
         disposal = self._orm.get(AkteDisposal, own.id, populate_existing=True)
         return own, disposal, self._active_holds(own)
@@ -216,6 +227,7 @@ class LifecycleMixin(UnitOfWork):
     def holds(self, akte: Akte) -> list[LegalHold]:
         """Return every legal hold of the Akte, active and released, oldest first."""
         akte = self._own(akte)
+        self._require(Permission.READ, akte, "read")
         return list(self._orm.scalars(
             select(LegalHold).where(LegalHold.akte_id == akte.id).order_by(LegalHold.id)))
 
@@ -263,6 +275,7 @@ class LifecycleMixin(UnitOfWork):
         """
         today = self._today(as_of)
         akte = self._own(akte)
+        self._require(Permission.READ, akte, "read")
         self._flush()  # populate_existing must not overwrite pending changes
         disposal = self._orm.get(AkteDisposal, akte.id, populate_existing=True)
         return self._status(akte, disposal, self._active_holds(akte), today)
@@ -289,6 +302,7 @@ class LifecycleMixin(UnitOfWork):
             .join(AktenplanUnit, AktenplanUnit.id == Akte.unit_id)
             .outerjoin(AkteDisposal, AkteDisposal.akte_id == Akte.id)
             .where(Akte.status == AkteStatus.CLOSED.value, closed_before, ~held,
+                   self.access.akte_filter(),
                    or_(AkteDisposal.state.is_(None),
                        AkteDisposal.state.not_in(FINAL_DISPOSAL_STATES)))
             .order_by(Akte.aktenzeichen)
@@ -512,9 +526,10 @@ class LifecycleMixin(UnitOfWork):
         return self.disposal_status(own)
 
     def _delete_content(self, akte: Akte, disposal: AkteDisposal) -> None:
-        """Record the deletion and schedule the blobs' deletion for after the commit."""
+        """Record the deletion, shred the Akte's keys, delete the blobs after the commit."""
         self._flush()  # the disposed state must count when checking shared blobs
         details, delete = deletion_record(self._orm, akte)
+        details.update(shred_akte_keys(self._orm, akte.id))  # encrypted stores only
         self._audit("disposal.deleted", "akte", akte, reason=disposal.state,
                     decision=disposal.decision, archivkennung=disposal.archivkennung,
                     **details)

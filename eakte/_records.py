@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from eakte.access import Permission
 from eakte.aktenzeichen import validate_kennzeichen
 from eakte.errors import (
-    AccessDenied,
     InvalidInput,
     NotFoundError,
     StateConflict,
@@ -22,7 +22,6 @@ from eakte.model import (
     AktenplanUnit,
     AktenzeichenCounter,
     ExternalRef,
-    Principal,
     Vorgang,
 )
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
@@ -30,7 +29,7 @@ from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 if TYPE_CHECKING:
     pass
 
-from eakte._unit_of_work import UnitOfWork, check_meta, clean_text
+from eakte._unit_of_work import UnitOfWork, check_meta, clean_text, lookup_id, lookup_key
 
 __all__ = ["RecordsMixin"]
 
@@ -59,10 +58,17 @@ class RecordsMixin(UnitOfWork):
             disposal: default Aussonderungsart (A, V or B).
 
         Raises:
+            AccessDenied: the principal is no administrator of the store (or of ``parent``).
             InvalidInput: invalid Kennzeichen, title, retention or disposal.
             NotFoundError: the parent does not exist.
             StateConflict: the Kennzeichen exists already.
         """
+        parent_unit = self.get_plan_unit(parent) if parent else None
+        if parent_unit is None:
+            self._require_store(Permission.ADMINISTER, "add Aktenplan units")
+        else:
+            self._require_unit(Permission.ADMINISTER, parent_unit.id, parent_unit.kennzeichen,
+                               "add Aktenplan units")
         kz = validate_kennzeichen(kennzeichen)
         title = clean_text(title, "title", max_len=500)
         try:
@@ -77,7 +83,6 @@ class RecordsMixin(UnitOfWork):
             raise InvalidInput(f"retention_years must be 0..1000 or None, not {retention_years!r}")
         if self._orm.scalar(select(AktenplanUnit.id).where(AktenplanUnit.kennzeichen == kz)):
             raise StateConflict(f"Aktenplan unit {kz!r} exists already")
-        parent_unit = self.get_plan_unit(parent) if parent else None
         unit = AktenplanUnit(
             kennzeichen=kz,
             title=title,
@@ -101,6 +106,8 @@ class RecordsMixin(UnitOfWork):
         Raises:
             NotFoundError: no such unit.
         """
+        if not lookup_key(kennzeichen):
+            raise NotFoundError("Aktenplan unit", kennzeichen)
         unit = self._orm.scalars(
             select(AktenplanUnit).where(AktenplanUnit.kennzeichen == kennzeichen.strip())
         ).first()
@@ -160,11 +167,15 @@ class RecordsMixin(UnitOfWork):
 
         Raises:
             NotFoundError: the Aktenplan unit does not exist.
+            AccessDenied: the principal may not edit under that unit.
             InvalidInput: invalid title, confidentiality or metadata.
             StateConflict: an external id is already taken.
         """
         unit = self.get_plan_unit(validate_kennzeichen(kennzeichen))
+        self._require_unit(Permission.EDIT, unit.id, unit.kennzeichen, "create Akten")
         title = clean_text(title, "title")
+        if org_unit is not None:
+            org_unit = clean_text(org_unit, "org unit", max_len=200)
         try:
             conf = Confidentiality(confidentiality)
         except ValueError as exc:
@@ -229,8 +240,10 @@ class RecordsMixin(UnitOfWork):
         """Return the Akte an external system knows under ``external_id``.
 
         Raises:
-            NotFoundError: no Akte has that external id.
+            NotFoundError: no Akte has that external id (that the principal may read).
         """
+        if not (lookup_key(system) and lookup_key(external_id)):
+            raise NotFoundError("Akte", f"{system}:{external_id}")
         akte_id = self._orm.scalar(
             select(ExternalRef.object_id).where(
                 ExternalRef.system == system,
@@ -240,10 +253,13 @@ class RecordsMixin(UnitOfWork):
         )
         if akte_id is None:
             raise NotFoundError("Akte", f"{system}:{external_id}")
+        self._require(Permission.READ, int(akte_id), "read",
+                      hidden_as=("Akte", f"{system}:{external_id}"))
         return self.get_akte(int(akte_id))
 
     def external_ids(self, akte: Akte) -> list[str]:
         """Return the ``system:id`` keys under which external systems know ``akte``."""
+        self._require(Permission.READ, akte, "read")
         rows = self._orm.execute(
             select(ExternalRef.system, ExternalRef.external_id)
             .where(ExternalRef.object_type == "akte", ExternalRef.object_id == akte.id)
@@ -252,8 +268,8 @@ class RecordsMixin(UnitOfWork):
         return [f"{s}:{e}" for s, e in rows]
 
     def list_akten(self, *, kennzeichen: str | None = None) -> list[Akte]:
-        """Return Akten ordered by Aktenzeichen, optionally of one Aktenplan unit."""
-        stmt = select(Akte).order_by(Akte.aktenzeichen)
+        """Return the Akten the principal may read, by Aktenzeichen, optionally of one unit."""
+        stmt = select(Akte).where(self.access.akte_filter()).order_by(Akte.aktenzeichen)
         if kennzeichen:
             stmt = stmt.where(Akte.unit_id == self.get_plan_unit(kennzeichen).id)
         return list(self._orm.scalars(stmt))
@@ -263,9 +279,12 @@ class RecordsMixin(UnitOfWork):
         """Change an Akte's title or metadata (audited with old and new values).
 
         Raises:
+            AccessDenied: the principal may not edit the Akte.
             InvalidInput: invalid title or metadata.
         """
         akte = self._own(akte)
+        self._require(Permission.EDIT, akte, "change")
+        self._lock_akte(akte, exclusive=True)  # the old values audited below are current
         changes: dict[str, Any] = {}
         if title is not None:
             self._change(akte, "title", clean_text(title, "title"), changes)
@@ -279,8 +298,10 @@ class RecordsMixin(UnitOfWork):
         """Close an Akte (z.d.A.): it refuses new documents and versions until reopened.
 
         Raises:
+            AccessDenied: the principal may not manage the Akte.
             StateConflict: the Akte is already closed.
         """
+        self._require(Permission.MANAGE, self._own(akte), "close")
         akte = self._lock_akte(self._own(akte), exclusive=True)
         if akte.status == AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is already closed (z.d.A.)")
@@ -293,8 +314,10 @@ class RecordsMixin(UnitOfWork):
         """Reopen a closed Akte.
 
         Raises:
+            AccessDenied: the principal may not manage the Akte.
             StateConflict: the Akte is open, or its Aussonderung has begun (offered or later).
         """
+        self._require(Permission.MANAGE, self._own(akte), "reopen")
         akte = self._lock_akte(self._own(akte), exclusive=True)
         if akte.status != AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
@@ -322,10 +345,12 @@ class RecordsMixin(UnitOfWork):
         """Create a Vorgang in ``akte`` (a Teilvorgang when ``parent`` is given).
 
         Raises:
+            AccessDenied: the principal may not edit the Akte.
             StateConflict: the Akte or the parent Vorgang is closed.
             InvalidInput: invalid title, or ``parent`` belongs to another Akte.
         """
         akte = self._own(akte)
+        self._require(Permission.EDIT, akte, "create Vorgänge")
         parent = self._own(parent) if parent is not None else None
         self._require_open(akte, parent.id if parent is not None else None)
         title = clean_text(title, "title")
@@ -349,15 +374,18 @@ class RecordsMixin(UnitOfWork):
         """Return a Vorgang by id.
 
         Raises:
-            NotFoundError: no such Vorgang.
+            NotFoundError: no such Vorgang (that the principal may read).
         """
-        vorgang = self._orm.get(Vorgang, vorgang_id)
+        vorgang = self._orm.get(Vorgang, vorgang_id) if lookup_id(vorgang_id) else None
         if vorgang is None:
             raise NotFoundError("Vorgang", vorgang_id)
+        self._require(Permission.READ, vorgang.akte_id, "read", object_type="vorgang",
+                      target=vorgang_id, hidden_as=("Vorgang", vorgang_id))
         return vorgang
 
     def find_vorgang(self, akte: Akte, title: str) -> Vorgang | None:
         """Return the first Vorgang of ``akte`` with exactly this title, if any."""
+        self._require(Permission.READ, akte, "read")
         return self._orm.scalars(
             select(Vorgang).where(Vorgang.akte_id == akte.id, Vorgang.title == title.strip())
             .order_by(Vorgang.id)
@@ -365,29 +393,6 @@ class RecordsMixin(UnitOfWork):
 
     def vorgaenge(self, akte: Akte) -> list[Vorgang]:
         """Return the Vorgänge of an Akte in creation order."""
+        self._require(Permission.READ, akte, "read")
         return list(self._orm.scalars(
             select(Vorgang).where(Vorgang.akte_id == akte.id).order_by(Vorgang.id)))
-
-    # -- principals ----------------------------------------------------------------------
-
-    def add_user(self, name: str, *, display_name: str | None = None,
-                 org_unit: str | None = None, is_admin: bool = False) -> Principal:
-        """Create a user principal (administrators only).
-
-        Raises:
-            AccessDenied: the acting principal is no administrator.
-            StateConflict: the name is taken.
-            InvalidInput: the name is empty or malformed.
-        """
-        if not self.principal.is_admin:
-            raise AccessDenied(self.user, "create users", "in this store")
-        name = clean_text(name, "user name", max_len=200)
-        if self._orm.scalar(select(Principal.id).where(Principal.name == name)):
-            raise StateConflict(f"principal {name!r} exists already")
-        principal = Principal(name=name, kind="user", display_name=display_name,
-                              org_unit=org_unit, is_admin=is_admin, created_at=self._now())
-        self._orm.add(principal)
-        self._audit("principal.create", "principal", name, kind="user", is_admin=is_admin,
-                    org_unit=org_unit)
-        return principal
-

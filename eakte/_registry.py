@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -13,6 +13,10 @@ from eakte.errors import BackendUnavailable, InvalidInput
 __all__ = ["Registry"]
 
 T = TypeVar("T")
+
+
+def _dist_name(ep: EntryPoint) -> str | None:
+    return ep.dist.name if ep.dist is not None else None
 
 
 class Registry(Generic[T]):
@@ -30,11 +34,24 @@ class Registry(Generic[T]):
         self.group = group
         self._paths: dict[str, tuple[str, str]] = dict(builtins)
         self._loaded: dict[str, type[T]] = {}
+        #: the entry points behind each discovered name (more than one: a name clash).
+        self._entry_points: dict[str, list[EntryPoint]] = {}
 
     def _discover(self) -> None:
+        found: dict[str, list[EntryPoint]] = {}
         for ep in entry_points(group=self.group):
+            same = found.setdefault(ep.name, [])
+            if all((other.value, _dist_name(other)) != (ep.value, _dist_name(ep))
+                   for other in same):
+                same.append(ep)
             dist = ep.dist.name if ep.dist else ep.name
             self._paths.setdefault(ep.name, (ep.value, f"reinstall {dist}"))
+        self._entry_points = found
+
+    def entry_points(self, name: str) -> list[EntryPoint]:
+        """Return the installed entry points that register ``name`` (none for built-ins)."""
+        self._discover()
+        return list(self._entry_points.get(name, ()))
 
     @property
     def names(self) -> Mapping[str, str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeGuard, TypeVar
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
+from eakte.access import AccessPolicy, Permission
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     AccessDenied,
@@ -36,16 +40,38 @@ if TYPE_CHECKING:
     from eakte.store import Store
 
 
-__all__ = ["UnitOfWork", "check_meta", "clean_text"]
+__all__ = ["UnitOfWork", "check_meta", "clean_note", "clean_text", "lookup_id", "lookup_key"]
 
 #: Callback for long batches: ``progress(done, total)``.
 Progress = Callable[[int, int], None]
 _Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
 
 _MAX_TITLE = 1000
+_MAX_NOTE = 100_000
+#: Largest metadata mapping accepted, as UTF-8 JSON.
+MAX_META_BYTES = 64 * 1024
+_MAX_META_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 but tab, DEL, C1
+_NOTE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # also keeps CR/LF
+_KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_chars(text: str, what: str, control: re.Pattern[str]) -> None:
+    if _SURROGATE.search(text):
+        raise InvalidInput(f"{what} is not valid Unicode text (it contains an unpaired "
+                           "surrogate, e.g. from undecodable bytes)")
+    if control.search(text):
+        raise InvalidInput(f"{what} contains control characters")
 
 
 def clean_text(value: str, what: str, *, max_len: int = _MAX_TITLE) -> str:
+    """Return a one-line text (title, reason, id) stripped, or refuse it.
+
+    Raises:
+        InvalidInput: not text, empty, too long, control characters (tab allowed) or
+            unpaired surrogates.
+    """
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
     text = value.strip()
@@ -53,17 +79,95 @@ def clean_text(value: str, what: str, *, max_len: int = _MAX_TITLE) -> str:
         raise InvalidInput(f"{what} must not be empty")
     if len(text) > max_len:
         raise InvalidInput(f"{what} is longer than {max_len} characters")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in text):
-        raise InvalidInput(f"{what} contains control characters")
+    _check_chars(text, what, _CONTROL)
     return text
 
 
+def clean_note(value: str | None, what: str, *, max_len: int = _MAX_NOTE) -> str | None:
+    """Return an optional multi-line note (a version comment) as given, or refuse it.
+
+    Raises:
+        InvalidInput: not text, too long, control characters other than tab and line
+            breaks, or unpaired surrogates.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
+    if len(value) > max_len:
+        raise InvalidInput(f"{what} is longer than {max_len} characters")
+    _check_chars(value, what, _NOTE_CONTROL)
+    return value
+
+
+def lookup_id(value: object) -> TypeGuard[int]:
+    """Tell whether ``value`` can be a row id (an int in the 64-bit range, not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        -(2**63) <= value < 2**63
+
+
+def lookup_key(value: object) -> TypeGuard[str]:
+    """Tell whether ``value`` can name a stored row at all (text without NUL or surrogates).
+
+    Lookups by anything else find nothing, instead of failing in the database driver.
+    """
+    return isinstance(value, str) and "\x00" not in value and not _SURROGATE.search(value)
+
+
+def _check_json(value: Any, where: str, depth: int, budget: list[int]) -> None:
+    """Refuse what JSON cannot carry faithfully, depth first, within a size budget."""
+    if depth > _MAX_META_DEPTH:
+        raise InvalidInput(f"metadata is nested deeper than {_MAX_META_DEPTH} levels")
+    if isinstance(value, str):
+        budget[0] -= len(value)
+        if "\x00" in value:
+            raise InvalidInput(f"metadata value {where} contains a NUL character")
+        if _SURROGATE.search(value):
+            raise InvalidInput(f"metadata value {where} is not valid Unicode text (it "
+                               "contains an unpaired surrogate)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"metadata keys must be text, not {type(key).__name__} "
+                                   f"({key!r} in {where})")
+            budget[0] -= len(key)
+            _check_chars(key, f"metadata key {key!r}", _KEY_CONTROL)
+            _check_json(item, f"{where}.{key}" if where != "metadata" else repr(key),
+                        depth + 1, budget)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json(item, f"{where}[{index}]", depth + 1, budget)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInput(f"metadata value {where} is {value!r}, which JSON cannot hold")
+    elif value is not None and not isinstance(value, bool | int):
+        raise InvalidInput(f"metadata value {where} is a {type(value).__name__}; use text, "
+                           "numbers, true/false, null, lists and mappings (JSON)")
+    if budget[0] < 0:
+        raise InvalidInput(f"metadata is larger than {MAX_META_BYTES // 1024} KiB")
+
+
 def check_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a JSON-clean copy of a metadata mapping, or refuse it.
+
+    Raises:
+        InvalidInput: not a mapping, keys that are not text or hold control characters,
+            values JSON cannot hold (sets, objects, NaN), unpaired surrogates or NUL in
+            text, nesting deeper than 32 levels, or more than 64 KiB as JSON.
+    """
     if meta is None:
         return {}
-    if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+    if not isinstance(meta, dict):
         raise InvalidInput("metadata must be a mapping with text keys")
-    return dict(meta)
+    _check_json(meta, "metadata", 0, [MAX_META_BYTES])
+    try:
+        text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"metadata cannot be stored as JSON: {exc}") from exc
+    if len(text.encode("utf-8")) > MAX_META_BYTES:
+        raise InvalidInput(f"metadata is larger than {MAX_META_BYTES // 1024} KiB")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 class UnitOfWork:
@@ -82,6 +186,8 @@ class UnitOfWork:
         self._reindex: list[Document] = []  # documents whose index entry must be refreshed
         self._dedup_blobs: list[str] = []  # blobs this session reused (put found them stored)
         self._post_commit: list[Callable[[], None]] = []  # run after a successful commit
+        self._access: AccessPolicy | None = None
+        self._akte_scope: dict[int, tuple[int, str]] = {}  # Akte id -> (unit id, confidentiality)
         self._closed = False
         try:
             principal = self._orm.scalars(select(Principal).where(Principal.name == user)).first()
@@ -102,6 +208,85 @@ class UnitOfWork:
     def user(self) -> str:
         """Name of the acting principal."""
         return self.principal.name
+
+    # -- access control ------------------------------------------------------------------
+
+    @property
+    def access(self) -> AccessPolicy:
+        """The acting principal's effective rights (loaded once per session)."""
+        if self._access is None:
+            self._access = AccessPolicy.load(self._orm, self.principal)
+        return self._access
+
+    def _forget_access(self) -> None:
+        """Drop cached rights after grants, memberships or an Akte's classification changed."""
+        self._access = None
+        self._akte_scope.clear()
+
+    def permissions(self, akte: Akte | int) -> frozenset[Permission]:
+        """Return what the acting principal may do with an Akte (and everything in it)."""
+        akte_id = akte if isinstance(akte, int) else akte.id
+        scope = self._akte_scope.get(akte_id)
+        if scope is None:
+            row = self._orm.execute(
+                select(Akte.unit_id, Akte.confidentiality).where(Akte.id == akte_id)
+            ).one_or_none()
+            if row is None:
+                return frozenset()
+            scope = self._akte_scope[akte_id] = (int(row.unit_id), str(row.confidentiality))
+        return self.access.on_akte(akte_id, *scope)
+
+    def _require(self, permission: Permission, akte: Akte | int, operation: str, *,
+                 hidden_as: tuple[str, object] | None = None, target: Any = None,
+                 object_type: str = "akte") -> None:
+        """Refuse ``operation`` unless the principal holds ``permission`` on the Akte.
+
+        A principal that may not even read the Akte learns nothing about it: it gets the
+        same :class:`NotFoundError` as for an object that does not exist (``hidden_as`` is
+        its kind and key). Every refusal is recorded as an ``access.denied`` audit event,
+        which is kept even though the session's other changes are rolled back.
+
+        Raises:
+            NotFoundError: the principal may not read the Akte.
+            AccessDenied: the principal may read it, but not do ``operation``.
+        """
+        akte_id = akte if isinstance(akte, int) else akte.id
+        perms = self.permissions(akte_id)
+        if permission in perms:
+            return
+        self._audit("access.denied", object_type, target if target is not None else akte_id,
+                    akte=akte_id, permission=permission.value, operation=operation)
+        if Permission.READ not in perms:
+            kind, key = hidden_as or ("Akte", akte_id)
+            raise NotFoundError(kind, key)
+        label = akte.aktenzeichen if isinstance(akte, Akte) else f"Akte {akte_id}"
+        raise AccessDenied(self.user, operation, f"in {label} (needs {permission.value})")
+
+    def _require_store(self, permission: Permission, operation: str) -> None:
+        """Refuse ``operation`` unless the principal holds ``permission`` store-wide.
+
+        Raises:
+            AccessDenied: it does not.
+        """
+        if self.access.on_store(permission):
+            return
+        self._audit("access.denied", "store", "", permission=permission.value,
+                    operation=operation)
+        raise AccessDenied(self.user, operation, f"in this store (needs {permission.value})")
+
+    def _require_unit(self, permission: Permission, unit_id: int, kennzeichen: str,
+                      operation: str) -> None:
+        """Refuse ``operation`` unless ``permission`` is held on an Aktenplan unit.
+
+        Raises:
+            AccessDenied: it is not (the Aktenplan itself is no secret).
+        """
+        if permission in self.access.on_unit(unit_id):
+            return
+        self._audit("access.denied", "aktenplan_unit", unit_id, permission=permission.value,
+                    operation=operation, kennzeichen=kennzeichen)
+        raise AccessDenied(self.user, operation,
+                           f"under Aktenplan unit {kennzeichen} (needs {permission.value})")
 
     def _now(self) -> datetime:
         return self._store.clock()
@@ -132,6 +317,11 @@ class UnitOfWork:
             self._orm.rollback()
             self._events.clear()
             raise StateConflict(f"conflicting change, nothing was saved: {exc.orig}") from exc
+        except (DbDataError, UnicodeEncodeError) as exc:
+            self._orm.rollback()
+            self._events.clear()
+            raise InvalidInput(f"a value cannot be stored, nothing was saved: "
+                               f"{getattr(exc, 'orig', None) or exc}") from exc
         except SQLAlchemyError as exc:
             self._orm.rollback()
             self._events.clear()
@@ -172,7 +362,8 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Discard the changes of this session; records of content reads are still kept."""
         reads = [e for e in self._events
-                 if e.action == "content.read" or e.action.startswith("export.")]
+                 if e.action in ("content.read", "access.denied")
+                 or e.action.startswith("export.")]
         self._orm.rollback()
         self._events.clear()
         self._reindex.clear()
@@ -223,6 +414,9 @@ class UnitOfWork:
             self._orm.flush()
         except DbIntegrityError as exc:
             raise StateConflict(f"conflicting change: {exc.orig}") from exc
+        except (DbDataError, UnicodeEncodeError) as exc:
+            raise InvalidInput(f"a value cannot be stored: "
+                               f"{getattr(exc, 'orig', None) or exc}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
 
@@ -251,14 +445,17 @@ class UnitOfWork:
         """Return an Akte by Aktenzeichen or numeric id.
 
         Raises:
-            NotFoundError: no such Akte.
+            NotFoundError: no such Akte, or one the principal may not read.
         """
-        if isinstance(key, int):
+        if lookup_id(key):
             akte = self._orm.get(Akte, key)
+        elif not lookup_key(key):
+            raise NotFoundError("Akte", key)
         else:
             akte = self._orm.scalars(select(Akte).where(Akte.aktenzeichen == key.strip())).first()
         if akte is None:
             raise NotFoundError("Akte", key)
+        self._require(Permission.READ, akte, "read", hidden_as=("Akte", key))
         return akte
 
 
@@ -278,6 +475,18 @@ class UnitOfWork:
         self._orm.refresh(akte, with_for_update={"read": not exclusive})
         self._locked_akten[akte.id] = exclusive
         return akte
+
+    def _lock_document(self, document: Document) -> None:
+        """Lock a document's row and reload it before changing it (PostgreSQL).
+
+        Two sessions changing the same document then take turns, and the old values each
+        audit event records are the ones the other session committed: no lost update. On
+        SQLite the whole transaction already holds the database's write lock.
+        """
+        if self._store.dialect != "postgresql":
+            return
+        self._flush()
+        self._orm.refresh(document, with_for_update=True)
 
     def _require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
         """Refuse writes into a closed or disposed Akte, or a closed Vorgang (or its parent).

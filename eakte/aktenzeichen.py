@@ -20,6 +20,8 @@ DEFAULT_PATTERN = "{kennzeichen}-{number:04d}/{year}"
 _KENNZEICHEN = re.compile(r"^[0-9A-Za-z]{1,20}(\.[0-9A-Za-z]{1,20}){0,9}$")
 _FIELDS = frozenset({"kennzeichen", "number", "year", "org_unit"})
 _AKTENZEICHEN_CHARS = re.compile(r"^[0-9A-Za-zÄÖÜäöüß .,:/_\-()]{1,200}$")
+_MAX_AKTENZEICHEN = 200  # the column's width
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_kennzeichen(kennzeichen: str) -> str:
@@ -92,11 +94,17 @@ class AktenzeichenPattern:
             InvalidInput: the pattern cannot be applied to these parts.
         """
         try:
-            return self.pattern.format(
+            text = self.pattern.format(
                 kennzeichen=kennzeichen, number=number, year=year, org_unit=org_unit or ""
             )
         except (ValueError, KeyError, IndexError) as exc:
             raise InvalidInput(f"Aktenzeichen pattern {self.pattern!r} failed: {exc}") from exc
+        if len(text) > _MAX_AKTENZEICHEN or _CONTROL.search(text):
+            raise InvalidInput(
+                f"Aktenzeichen pattern {self.pattern!r} gives {text[:60]!r}…, which is longer "
+                f"than {_MAX_AKTENZEICHEN} characters or holds control characters"
+            )
+        return text
 
 
 def looks_like_aktenzeichen(text: str) -> bool:

@@ -12,6 +12,7 @@ The tree::
     ├─ IntegrityError                        .problems: list of Problem (checksum, audit chain)
     ├─ SchemaVersionError                    store written by a newer eakte, or not migrated
     ├─ StorageError                          blob backend failures
+    │  └─ MasterKeyError                     encryption master key missing or wrong
     ├─ SearchError                           search backend failures
     ├─ ExportError                           xdomea / BagIt export
     ├─ ArchiveImportError                    xdomea / BagIt import
@@ -46,6 +47,7 @@ __all__ = [
     "IndexingWarning",
     "IntegrityError",
     "InvalidInput",
+    "MasterKeyError",
     "NotFoundError",
     "Problem",
     "SchemaVersionError",
@@ -168,6 +170,16 @@ class StorageError(EakteError):
     exit_code: ClassVar[int] = 9
 
 
+class MasterKeyError(StorageError):
+    """An encrypted store's master key is missing, unreadable or not the store's key.
+
+    Raised when such a store is opened without its key (or with another one), and when a
+    key file cannot be read. Nothing is decrypted and nothing is written in plaintext.
+    """
+
+    exit_code: ClassVar[int] = 12
+
+
 class SearchError(EakteError):
     """A search backend failed or the query could not be run."""
 
@@ -193,9 +205,25 @@ class AdapterError(EakteError):
 
 
 class AdapterContractError(AdapterError):
-    """A plugin does not satisfy the protocol it registers for."""
+    """A plugin does not satisfy the protocol it registers for.
+
+    Attributes:
+        name: the name it registers under (e.g. the entry point's name).
+        distribution: the installed distribution that provides it, with its version.
+        entry_point: the entry point, as ``group: name = module:attribute``.
+        problems: every way it breaks the protocol, each naming the offending member.
+    """
 
     exit_code: ClassVar[int] = 11
+
+    def __init__(self, message: str, *, name: str | None = None,
+                 distribution: str | None = None, entry_point: str | None = None,
+                 problems: list[str] | None = None) -> None:
+        self.name = name
+        self.distribution = distribution
+        self.entry_point = entry_point
+        self.problems = list(problems or [])
+        super().__init__(message)
 
 
 class BackendUnavailable(AdapterError):

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
-from eakte.errors import EakteWarning, InvalidInput, StateConflict, StorageError
+from eakte.errors import EakteError, EakteWarning, InvalidInput, StateConflict, StorageError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,6 +43,28 @@ __all__ = [
 #: Environment variable naming the checkpoint key file when no key is passed.
 KEY_ENV: Final = "EAKTE_CHECKPOINT_KEY"
 _RAW_KEY_SIZE: Final = 32
+
+
+def read_key_file(path: Path, what: str, error: type[EakteError]) -> bytes:
+    """Read a secret key file, warning if other users may read it.
+
+    Raises:
+        EakteError: (of class ``error``) the file cannot be read.
+    """
+    try:
+        data = path.read_bytes()
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise error(f"cannot read the {what} file {str(path)!r}: {exc.strerror or exc}"
+                    ) from exc
+    if sys.platform != "win32" and mode & 0o077:
+        warnings.warn(
+            f"{what} {str(path)!r} is accessible by other users "
+            f"(mode {mode & 0o777:o}); restrict it with chmod 600",
+            EakteWarning,
+            stacklevel=4,
+        )
+    return data
 
 
 @runtime_checkable
@@ -95,7 +117,6 @@ def verify_signature(public_key: bytes, signature: bytes, data: bytes) -> bool:
         return False
     return True
 
-
 class FileKeyProvider:
     """A :class:`KeyProvider` reading an unencrypted Ed25519 PKCS#8 PEM file.
 
@@ -127,20 +148,7 @@ class FileKeyProvider:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-        try:
-            data = self.path.read_bytes()
-            mode = self.path.stat().st_mode
-        except OSError as exc:
-            raise StorageError(
-                f"cannot read checkpoint key {str(self.path)!r}: {exc.strerror or exc}"
-            ) from exc
-        if sys.platform != "win32" and mode & 0o077:
-            warnings.warn(
-                f"checkpoint key {str(self.path)!r} is accessible by other users "
-                f"(mode {mode & 0o777:o}); restrict it with chmod 600",
-                EakteWarning,
-                stacklevel=3,
-            )
+        data = read_key_file(self.path, "checkpoint key", StorageError)
         try:
             key = load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:

@@ -16,7 +16,9 @@ On an intact store it:
   grace period (default one hour, by modification time), so a blob written by a transaction
   still in flight is never taken; a blob whose content the audit log records for a version
   is kept and reported as an error unless a disposal deletion record covers it;
-- removes temporary files of crashed writes older than the same grace period.
+- removes temporary files of crashed writes older than the same grace period;
+- on an encrypted store, removes data-key wrappings that no version or rendition of their
+  Akte needs (older than the grace period) and key rows a disposed Akte still has.
 
 Each action that changed something is recorded in the audit log (``repair.index_refreshed``,
 ``repair.orphans_removed`` with every removed SHA-256, ``repair.temp_removed``).
@@ -34,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._disposal import referenced_by_survivors
+from eakte._keycheck import KeyCleanup, clean_keys
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
@@ -66,6 +69,7 @@ class RepairReport:
         orphans_removed: orphan blobs removed (or removable, in a dry run).
         orphans_kept: orphan blobs left alone, with the reason.
         temp_removed: temporary files removed (or removable, in a dry run).
+        keys: key rows of an encrypted store removed (or removable, in a dry run).
         notes: what was skipped and why.
     """
 
@@ -78,6 +82,7 @@ class RepairReport:
     orphans_removed: list[str] = field(default_factory=list)
     orphans_kept: list[tuple[str, str]] = field(default_factory=list)
     temp_removed: int = 0
+    keys: KeyCleanup = field(default_factory=KeyCleanup)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -103,6 +108,7 @@ class RepairReport:
                 "kept": [{"sha256": sha, "reason": why} for sha, why in self.orphans_kept],
             },
             "temp_removed": self.temp_removed,
+            "keys": self.keys.as_dict(),
             "notes": list(self.notes),
         }
 
@@ -307,5 +313,6 @@ def repair(
             if report.temp_removed:
                 _audit(store, actor, "repair.temp_removed",
                        {"count": report.temp_removed, "grace_seconds": grace_seconds})
+    report.keys = clean_keys(store, grace_seconds=grace_seconds, actor=actor, dry_run=dry_run)
     _refresh_index(store, actor, dry_run, report)
     return report

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from eakte._documents import DocumentsMixin
 from eakte._lifecycle import LifecycleMixin
+from eakte._principals import PrincipalsMixin
 from eakte._records import RecordsMixin
+from eakte.feed import FeedMixin
 
 __all__ = ["Session"]
 
 
-class Session(DocumentsMixin, RecordsMixin, LifecycleMixin):
+class Session(DocumentsMixin, RecordsMixin, LifecycleMixin, PrincipalsMixin, FeedMixin):
     """A short-lived unit of work acting as one principal.
 
     Use it as a context manager: on normal exit everything done in it is committed together

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from eakte import _migrate
+from eakte import _migrate, encryption
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
@@ -38,12 +38,14 @@ from eakte.errors import (
     StoreExistsError,
 )
 from eakte.keys import CheckpointKey, KeyProvider, resolve_key_provider
+from eakte.masterkey import MasterKey
 from eakte.model import Principal, Setting, install_immutability_guard
 from eakte.search.backends import make_search_backend
 from eakte.search.base import SearchBackend
 from eakte.search.indexer import Indexer, ReindexReport
 from eakte.session import Session
-from eakte.storage import BlobStore, LocalBlobStore
+from eakte.storage import BlobStore
+from eakte.storage.encrypted import EncryptedBlobStore
 from eakte.verify import VerifyReport, verify_store
 
 __all__ = ["CONFIG_NAME", "Store", "init", "open"]
@@ -70,6 +72,8 @@ class StoreConfig:
     db_url: str | None
     admin: str
     created_at: str
+    #: ``{"scheme": …, "master_key_file": …}`` for a store with encrypted blobs.
+    encryption: dict[str, str] | None = None
 
     @classmethod
     def read(cls, folder: Path) -> StoreConfig:
@@ -93,11 +97,14 @@ class StoreConfig:
                 f"store configuration {str(path)!r} is damaged: it lacks 'store_id'"
             )
         db_url = raw.get("db_url")
+        crypt = raw.get("encryption")
         return cls(
             store_id=raw["store_id"],
             db_url=str(db_url) if db_url else None,
             admin=str(raw.get("admin", "admin")),
             created_at=str(raw.get("created_at", "")),
+            encryption={str(k): str(v) for k, v in crypt.items()}
+            if isinstance(crypt, dict) else None,
         )
 
     def write(self, folder: Path) -> None:
@@ -111,6 +118,8 @@ class StoreConfig:
             "admin": self.admin,
             "created_at": self.created_at,
         }
+        if self.encryption is not None:
+            data["encryption"] = self.encryption
         with tmp.open("w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2)
             fh.flush()
@@ -187,6 +196,8 @@ class Store:
         self._engine, self._read_engine = _make_engine(db_url)
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
+        if isinstance(blobs, EncryptedBlobStore):
+            blobs.keyring.bind(self, self._sessionmaker)
         if checkpoint_every is not None:
             AutoCheckpointer(self, checkpoint_every).install(self._sessionmaker)
         self._settings: dict[str, str] | None = None
@@ -329,6 +340,17 @@ class Store:
         """Return a raw ORM session on the write engine (internal use and tooling)."""
         return self._sessionmaker()
 
+    def session_blobs(self, orm: OrmSession) -> BlobStore:
+        """Return the blob store as seen from one ORM session (for puts and reads in it).
+
+        On an encrypted store, puts stage their data keys in the session and its commit
+        wraps them for the Akten that file the content; on a plain store this is
+        :attr:`blobs` itself.
+        """
+        if isinstance(self.blobs, EncryptedBlobStore):
+            return self.blobs.in_session(orm)
+        return self.blobs
+
     def read_connection(self) -> Any:
         """Return a connection for consistent reads that takes no write lock."""
         return self._read_engine.connect()
@@ -402,7 +424,7 @@ class Store:
                     Setting(key="created_at", value=now.isoformat()),
                     Setting(key="search_backend", value=search),
                     Principal(name=admin, kind="user", is_admin=True, created_at=now,
-                              display_name="Local administrator"),
+                              clearance="vs-nfd", display_name="Local administrator"),
                 ]
             )
             orm.flush()
@@ -435,6 +457,9 @@ def init(
     auto_index: bool = True,
     checkpoint_key: CheckpointKey | None = None,
     checkpoint_every: int | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    encrypt: bool = False,
+    master_key: MasterKey | None = None,
 ) -> Store:
     """Create a new store in the folder ``location`` and return it open.
 
@@ -455,11 +480,19 @@ def init(
             ``$EAKTE_CHECKPOINT_KEY``); see :meth:`Store.checkpoint`.
         checkpoint_every: take a checkpoint after each commit that leaves this many events
             or more after the newest checkpoint (default: off; needs a key).
+        max_file_size: largest file accepted, in bytes (for this process, as for
+            :func:`open`).
+        encrypt: encrypt the blobs at rest (AES-256-GCM; see :mod:`eakte.encryption`).
+            Chosen once, here; recorded in the store.
+        master_key: the master key file or provider of an encrypted store (default:
+            ``$EAKTE_MASTER_KEY_FILE``). A path given here is recorded in the store
+            configuration, so later opens find the key; the key itself never is.
 
     Raises:
         StoreExistsError: a store already exists there (or in that database).
         InvalidInput: the pattern or URL is invalid.
         SchemaVersionError: the database holds a schema of another eakte.
+        MasterKeyError: ``encrypt`` without a readable master key.
     """
     if _looks_like_url(location):
         raise InvalidInput("init needs a store folder; pass the database URL as db_url=")
@@ -469,6 +502,11 @@ def init(
         raise StoreExistsError(
             f"a store already exists at {str(folder)!r}; open it instead of creating it again"
         )
+    if blobs is None:
+        blobs = encryption.new_folder_blobs(folder / _BLOB_DIR, encrypt=encrypt,
+                                            master_key=master_key)
+    elif encrypt and not isinstance(blobs, EncryptedBlobStore):
+        raise InvalidInput("encrypt=True keeps the blobs in the store folder; omit blobs=")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -476,10 +514,11 @@ def init(
     url = db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
         db_url=url,
-        blobs=blobs if blobs is not None else LocalBlobStore(folder / _BLOB_DIR),
+        blobs=blobs,
         location=folder,
         admin=admin,
         clock=clock,
+        max_file_size=max_file_size,
         search=search,
         auto_index=auto_index,
         checkpoint_key=checkpoint_key,
@@ -508,7 +547,9 @@ def init(
         store_id = _migrate.new_store_id()
         store._bootstrap(admin=admin, pattern=aktenzeichen_pattern, store_id=store_id,
                          search=search_name)
-        StoreConfig(store_id, db_url, admin, store.clock().isoformat()).write(folder)
+        encryption.record_encryption(store)
+        StoreConfig(store_id, db_url, admin, store.clock().isoformat(),
+                    encryption.config_entry(store.blobs, master_key)).write(folder)
     except BaseException:
         store.close()
         raise
@@ -528,6 +569,7 @@ def open(
     auto_index: bool = True,
     checkpoint_key: CheckpointKey | None = None,
     checkpoint_every: int | None = None,
+    master_key: MasterKey | None = None,
 ) -> Store:
     """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
 
@@ -545,11 +587,14 @@ def open(
         auto_index: index changes right after each commit.
         checkpoint_key: as for :func:`init`.
         checkpoint_every: as for :func:`init`.
+        master_key: the master key of an encrypted store (default: ``$EAKTE_MASTER_KEY_FILE``,
+            then the key file recorded at init); a new folder store given one is encrypted.
 
     Raises:
         NotFoundError: no store there and ``create`` is False.
         SchemaVersionError: the schema is newer than this eakte, or older and not upgraded.
         InvalidInput: the URL is invalid or ``blobs`` is missing for a URL.
+        MasterKeyError: the store is encrypted and its master key is missing or another.
     """
     if _looks_like_url(location):
         if blobs is None:
@@ -562,11 +607,13 @@ def open(
             if state == "created":
                 store._bootstrap(admin="admin", pattern=DEFAULT_PATTERN,
                                  store_id=_migrate.new_store_id())
+                encryption.record_encryption(store)
             elif state == "missing":
                 raise NotFoundError(
                     "Store", store.engine.url.render_as_string(),
                     "the database holds no eakte store; open it with create=True to create one",
                 )
+            encryption.check_encryption(store)
         except BaseException:
             store.close()
             raise
@@ -579,12 +626,15 @@ def open(
             )
         return init(folder, db_url=db_url, blobs=blobs, clock=clock,
                     search=search if search is not None else "whoosh", auto_index=auto_index,
-                    checkpoint_key=checkpoint_key, checkpoint_every=checkpoint_every)
+                    checkpoint_key=checkpoint_key, checkpoint_every=checkpoint_every,
+                    max_file_size=max_file_size, encrypt=master_key is not None,
+                    master_key=master_key)
     config = StoreConfig.read(folder)
     url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
         db_url=url,
-        blobs=blobs if blobs is not None else LocalBlobStore(folder / _BLOB_DIR),
+        blobs=blobs if blobs is not None else encryption.folder_blobs(
+            folder / _BLOB_DIR, config.encryption, master_key),
         location=folder,
         admin=config.admin,
         clock=clock,
@@ -600,6 +650,7 @@ def open(
             raise NotFoundError(
                 "Store", url, f"the store at {str(folder)!r} has no schema in its database"
             )
+        encryption.check_encryption(store)
     except BaseException:
         store.close()
         raise

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Connection, select
 
+from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
 from eakte.audit.verify import verify_chain
-from eakte.errors import EakteError, Problem
+from eakte.errors import EakteError, IntegrityError, Problem
 from eakte.model import AuditEvent, Document, Rendition, Version
 from eakte.model.lifecycle import disposed_akte_ids
 
@@ -190,6 +191,12 @@ def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
         try:
             with store.blobs.open(sha) as fh:
                 digest, read = _hash_stream(fh)
+        except IntegrityError as exc:  # an encrypted blob: altered, or no key opens it
+            used, rows = where_used(store, sha)
+            report.problems.append(Problem(
+                exc.problems[0].kind if exc.problems else "blob.corrupt", subject,
+                f"{exc}" + (f"; {used}" if used else ""), data={"used_by": rows}))
+            continue
         except EakteError as exc:
             report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
             continue
@@ -201,7 +208,8 @@ def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
         if digest.hexdigest() != sha:
             report.problems.append(Problem(
                 "blob.corrupt", subject,
-                f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"))
+                f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"
+                + (f"; {used}" if (used := where_used(store, sha)[0]) else "")))
         elif read != size:
             report.problems.append(Problem(
                 "blob.size_mismatch", subject, f"{read} bytes stored, {size} recorded"))
@@ -238,6 +246,7 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
             store, conn, external=checkpoints, public_keys=public_keys,
             progress=(lambda n: progress("checkpoints", n, None)) if progress else None)
         report.problems.extend(checkpoint_problems)
+        report.problems.extend(check_keys(store, conn, unwrap_blob_keys=blobs))
         tc = time.perf_counter()
     report.seconds["audit"] = t1 - t0
     report.seconds["versions"] = t2 - t1

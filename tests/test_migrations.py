@@ -101,3 +101,22 @@ def test_head_revision_is_the_only_head() -> None:
     script = _migrate._script()
     assert script.get_heads() == [_migrate.head_revision()]
     assert [rev.revision for rev in script.walk_revisions()][-1] == "0001"
+
+
+def test_0005_fills_in_the_akte_of_existing_audit_events(store: eakte.Store, make_akte) -> None:
+    akte = make_akte(store)
+    with store.session() as s:
+        doc = s.file_document(akte, b"Bauantrag", filename="antrag.txt")
+        s.add_version(doc, b"Bauantrag, zweite Fassung")
+    with store.engine.connect() as conn:
+        before = dict(conn.execute(text("SELECT seq, akte_id FROM audit_events")).all())
+    assert {seq for seq, akte_id in before.items() if akte_id == akte.id}
+    # back to 0004 (the column goes) and forward again: the backfill restores every value,
+    # also for document events that name their Akte only through the document
+    run_alembic(store.engine, "downgrade", "0004")
+    run_alembic(store.engine, "upgrade", "head")
+    with store.engine.connect() as conn:
+        after = dict(conn.execute(text("SELECT seq, akte_id FROM audit_events")).all())
+    assert after == before
+    assert triggers(store.engine) == expected_triggers(store.dialect)
+    assert store.verify(blobs=False).ok

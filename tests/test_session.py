@@ -524,6 +524,7 @@ def test_users(store: eakte.Store, make_akte) -> None:
         s.add_user("mueller", display_name="Erika Müller", org_unit="BA2")
         with pytest.raises(StateConflict):
             s.add_user("mueller")
+        s.grant("BA2", "editor", akte.aktenzeichen)
     with store.session("mueller") as s:
         s.file_document(akte, b"von Frau Mueller")
         with pytest.raises(eakte.AccessDenied):

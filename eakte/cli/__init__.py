@@ -21,6 +21,7 @@ Exit codes (each :class:`eakte.EakteError` subclass carries its ``exit_code``)::
       10  export or archive import failure         ExportError, ArchiveImportError
       11  adapter or backend plugin failure        AdapterError, AdapterContractError,
                                                    BackendUnavailable
+      12  master key missing or wrong (encrypted)  MasterKeyError
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ from pathlib import Path
 import click
 
 from eakte.cli import (
+    access,
+    adapters,
     audit,
     demo,
     documents,
     export,
+    feed,
     integrity,
+    keys,
     lifecycle,
     records,
     search,
@@ -74,7 +79,11 @@ for _command in (
     records.akte,
     records.close,
     records.reopen,
-    records.user,
+    access.user,
+    access.group,
+    access.grant,
+    access.revoke,
+    access.grants,
     lifecycle.hold,
     lifecycle.retention,
     lifecycle.disposal,
@@ -87,7 +96,11 @@ for _command in (
     export.export,
     integrity.checkpoint,
     integrity.repair,
+    keys.keys,
     search.search,
+    feed.feed,
+    adapters.adapters,
+    adapters.adapter,
     search.reindex,
     demo.demo,
 ):

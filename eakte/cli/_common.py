@@ -72,14 +72,16 @@ class App:
         click.echo(message, err=True)
 
     def init_store(self, *, admin: str, aktenzeichen_pattern: str | None,
-                   search: str = "whoosh") -> Store:
+                   search: str = "whoosh", encrypt: bool = False,
+                   master_key: Path | None = None) -> Store:
         """Create the store at ``store_path`` and keep it open for this invocation.
 
         Raises:
             StoreExistsError: a store exists there already.
             InvalidInput: invalid pattern or database URL.
         """
-        options: dict[str, Any] = {"db_url": self.db_url, "admin": admin, "search": search}
+        options: dict[str, Any] = {"db_url": self.db_url, "admin": admin, "search": search,
+                                   "encrypt": encrypt, "master_key": master_key}
         if aktenzeichen_pattern is not None:
             options["aktenzeichen_pattern"] = aktenzeichen_pattern
         self._store = eakte.init(self.store_path, **options)

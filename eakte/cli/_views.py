@@ -180,5 +180,6 @@ def principal_view(principal: Principal) -> dict[str, Any]:
         "display_name": principal.display_name,
         "org_unit": principal.org_unit,
         "is_admin": principal.is_admin,
+        "clearance": principal.clearance,
         "active": principal.active,
     }

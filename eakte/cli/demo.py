@@ -13,6 +13,7 @@ from rich.text import Text
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.demo.run import DemoResult, run_demo
 from eakte.errors import IntegrityError
+from eakte.masterkey import generate_master_key_file
 
 __all__ = ["demo"]
 
@@ -68,9 +69,12 @@ def _render(app: App, result: DemoResult) -> None:
                    "must not hold a store yet.")
 @click.option("--akten", type=click.IntRange(min=1, max=1000), default=12, show_default=True,
               metavar="N", help="How many sample Akten to file.")
+@click.option("--master-key", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Encrypt the demo store's blobs under this master key file (created if "
+                   "missing; keep it outside the store folder).")
 @json_option
 @pass_app
-def demo(app: App, directory: Path | None, akten: int) -> None:
+def demo(app: App, directory: Path | None, akten: int, master_key: Path | None) -> None:
     """Run the end-to-end demonstration.
 
     Creates a fresh embedded store, loads a Kreisverwaltung's Aktenplan, creates users,
@@ -80,7 +84,9 @@ def demo(app: App, directory: Path | None, akten: int) -> None:
     verification fails.
     """
     folder = (directory or Path(tempfile.mkdtemp(prefix="eakte-demo-"))).absolute()
-    result = run_demo(folder, akten=akten, out=app.note)
+    if master_key is not None and not master_key.exists():
+        generate_master_key_file(master_key)
+    result = run_demo(folder, akten=akten, out=app.note, master_key=master_key)
     if app.json:
         data = result.as_dict()
         data["examples"] = _examples(result)

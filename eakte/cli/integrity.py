@@ -154,6 +154,10 @@ def _render(app: App, report: RepairReport) -> None:
                   + (" (full rebuild)" if report.index_rebuilt else ""))
         out.print(f"Orphan blobs: {len(report.orphans_removed)} {verb} removed")
         out.print(f"Temp files:   {report.temp_removed} {verb} removed")
+        if report.keys.wrappings or report.keys.shredded:
+            out.print(f"Key rows:     {report.keys.wrappings} orphan wrapping(s) {verb} "
+                      f"removed; leftover keys of {len(report.keys.shredded)} disposed "
+                      f"Akte(n) {verb} shredded")
     for sha, why in report.orphans_kept:
         out.print(f"  kept blob {sha}: {why}", soft_wrap=True)
     for note in report.notes:

@@ -1,17 +1,18 @@
-"""Commands for the store, the Aktenplan, Akten and users: init, plan, akte, close, reopen, user."""
+"""Commands for the store, the Aktenplan and Akten: init, plan, akte, close, reopen."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
 from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
-from eakte.cli._views import akte_summary, plan_unit_view, principal_view
+from eakte.cli._views import akte_summary, plan_unit_view
 from eakte.types import Confidentiality, DisposalDecision
 
-__all__ = ["akte", "close", "init", "plan", "reopen", "user"]
+__all__ = ["akte", "close", "init", "plan", "reopen"]
 
 
 # -- init --------------------------------------------------------------------------------
@@ -27,15 +28,27 @@ __all__ = ["akte", "close", "init", "plan", "reopen", "user"]
               default="whoosh", show_default=True,
               help="Search backend: a Whoosh index in the store folder, PostgreSQL full-text "
                    "search (stores on PostgreSQL), or none.")
+@click.option("--encrypt", is_flag=True,
+              help="Encrypt the blobs at rest (AES-256-GCM) under a master key kept outside "
+                   "the store.")
+@click.option("--master-key", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="The master key file for --encrypt (create one with 'eakte keys "
+                   "generate'); its path is recorded in the store configuration. Default: "
+                   "$EAKTE_MASTER_KEY_FILE.")
 @json_option
 @pass_app
-def init(app: App, admin: str, aktenzeichen_pattern: str | None, search: str) -> None:
+def init(app: App, admin: str, aktenzeichen_pattern: str | None, search: str, encrypt: bool,
+         master_key: Path | None) -> None:
     """Create a new store.
 
     The --store folder receives the configuration and the blobs, and the SQLite database
-    unless --db names another database.
+    unless --db names another database. With --encrypt every blob is stored encrypted;
+    the master key never goes into the store.
     """
-    store = app.init_store(admin=admin, aktenzeichen_pattern=aktenzeichen_pattern, search=search)
+    if master_key is not None and not encrypt:
+        raise click.UsageError("--master-key needs --encrypt")
+    store = app.init_store(admin=admin, aktenzeichen_pattern=aktenzeichen_pattern, search=search,
+                           encrypt=encrypt, master_key=master_key)
     info = {
         "store": str(app.store_path),
         "store_id": store.setting("store_id"),
@@ -43,11 +56,13 @@ def init(app: App, admin: str, aktenzeichen_pattern: str | None, search: str) ->
         "database": store.dialect,
         "aktenzeichen_pattern": store.aktenzeichen_pattern.pattern,
         "search": search,
+        "encrypted": encrypt,
     }
     if app.json:
         emit_json(info)
         return
-    click.echo(f"Created eakte store at {app.store_path} (administrator: {store.admin})")
+    click.echo(f"Created eakte store at {app.store_path} (administrator: {store.admin})"
+               + (", blobs encrypted" if encrypt else ""))
 
 
 # -- plan --------------------------------------------------------------------------------
@@ -227,30 +242,3 @@ def close(app: App, aktenzeichen: str) -> None:
 def reopen(app: App, aktenzeichen: str) -> None:
     """Reopen the closed Akte AKTENZEICHEN."""
     _set_status(app, aktenzeichen, close_it=False)
-
-
-# -- users -------------------------------------------------------------------------------
-
-
-@click.group()
-def user() -> None:
-    """Manage users (principals) of the store."""
-
-
-@user.command("add")
-@click.argument("name")
-@click.option("--admin", "is_admin", is_flag=True, help="Make the user an administrator.")
-@click.option("--org-unit", metavar="OU", help="The user's organisational unit.")
-@click.option("--display-name", metavar="NAME", help="Full name to show.")
-@json_option
-@pass_app
-def user_add(app: App, name: str, is_admin: bool, org_unit: str | None,
-             display_name: str | None) -> None:
-    """Create the user NAME (administrators only)."""
-    with app.session() as s:
-        principal = s.add_user(name, display_name=display_name, org_unit=org_unit,
-                               is_admin=is_admin)
-    if app.json:
-        emit_json(principal_view(principal))
-        return
-    click.echo(f"Added {'administrator' if is_admin else 'user'} {principal.name}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import eakte
+from eakte.demo.bauantrag import run_bauantrag
 from eakte.demo.corpus import (
     KREISVERWALTUNG_PLAN,
     SampleAkte,
@@ -27,6 +28,7 @@ from eakte.demo.corpus import (
     sample_akten,
 )
 from eakte.errors import IntegrityError, InvalidInput, StateConflict, StoreExistsError
+from eakte.masterkey import MasterKey
 from eakte.model import Document, Version
 from eakte.store import CONFIG_NAME, Store
 from eakte.verify import VerifyReport
@@ -85,6 +87,8 @@ class DemoResult:
         example_filename: the original file name of its first version.
         readback_ok: the bytes read back equal the bytes filed.
         searches: number of hits per demo query.
+        fachverfahren: what the simulated Bauantrag Fachverfahren did (filing results,
+            versions, change-feed events).
         verify: the final verification report.
     """
 
@@ -103,6 +107,7 @@ class DemoResult:
     example_filename: str | None = None
     readback_ok: bool = False
     searches: dict[str, int] = field(default_factory=dict)
+    fachverfahren: dict[str, Any] = field(default_factory=dict)
     verify: VerifyReport | None = None
 
     @property
@@ -140,6 +145,7 @@ class DemoResult:
             "example_filename": self.example_filename,
             "readback_ok": self.readback_ok,
             "searches": dict(self.searches),
+            "fachverfahren": dict(self.fachverfahren),
             "verify": self.verify.as_dict() if self.verify is not None else None,
         }
 
@@ -168,7 +174,7 @@ DEMO_QUERIES: tuple[str, ...] = ("Anträge", "Genehmigung", "Strasse", "Widerspr
 
 
 def run_demo(directory: Path, *, akten: int = 12, seed: int = 2026,
-             out: Out | None = None) -> DemoResult:
+             out: Out | None = None, master_key: MasterKey | None = None) -> DemoResult:
     """Create a store in ``directory`` and walk through the life of a Kreisverwaltung's records.
 
     Loads the Aktenplan, creates users, files Akten with Vorgänge and documents (PDF, text,
@@ -180,6 +186,7 @@ def run_demo(directory: Path, *, akten: int = 12, seed: int = 2026,
         akten: how many sample Akten to file.
         seed: seed of the sample corpus (same seed, same documents).
         out: called with one line of progress per step (default: silent).
+        master_key: encrypt the store's blobs at rest under this master key file or provider.
 
     Returns:
         counts, timings and the verification report; the store is closed again.
@@ -200,7 +207,7 @@ def run_demo(directory: Path, *, akten: int = 12, seed: int = 2026,
     result = DemoResult(store_path=directory)
     timer = _Timer(result)
     with timer.step("create store", "stores") as step:
-        store = eakte.init(directory)
+        store = eakte.init(directory, encrypt=master_key is not None, master_key=master_key)
         step.count = 1
     say(f"Created store at {directory}")
     try:
@@ -223,6 +230,10 @@ def _run_steps(store: Store, result: DemoResult, timer: _Timer, *, akten: int, s
         for name, display, org_unit in DEMO_USERS:
             s.add_user(name, display_name=display, org_unit=org_unit)
             result.users.append(name)
+        # Rights go to the organisational units, not to persons: the clerks' units may
+        # file and edit everywhere, the Registratur manages closing and Aussonderung.
+        for _, _, org_unit in DEMO_USERS:
+            s.grant(org_unit, "manager" if org_unit == "Hauptamt" else "editor", "*")
         step.count = len(DEMO_USERS)
     say(f"Created users: {', '.join(result.users)}")
 
@@ -259,6 +270,15 @@ def _run_steps(store: Store, result: DemoResult, timer: _Timer, *, akten: int, s
             result.searches[query] = s.search(query, limit=5).total
             step.count += 1
     say("Searched: " + ", ".join(f"{q!r} → {n}" for q, n in result.searches.items()))
+
+    with timer.step("Fachverfahren Bauantrag", "cases") as step:
+        lines: list[str] = []
+        result.fachverfahren = run_bauantrag(store, out=lines.append)
+        step.count = len(result.fachverfahren["filed"])
+    say("Fachverfahren Bauantrag (adapter API): filed 3 applications, filed them again "
+        f"({', '.join(result.fachverfahren['filed'])}), a correction became version "
+        f"{result.fachverfahren['corrected_version']}, followed "
+        f"{result.fachverfahren['feed_events']} change-feed events")
 
     with timer.step("verify store", "events") as step:
         result.verify = store.verify()

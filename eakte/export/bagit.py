@@ -288,7 +288,7 @@ def _resolve(session: Session, items: Sequence[str | Akte]) -> list[Akte]:
         items = [items]
     akten: dict[int, Akte] = {}
     for item in items:
-        akte = session._own(item) if isinstance(item, Akte) else session.get_akte(item)
+        akte = session.get_akte(item.id if isinstance(item, Akte) else item)
         if session._is_disposed(akte):
             raise StateConflict(f"Akte {akte.aktenzeichen!r} was disposed; its content was "
                                 "deleted and cannot be exported")

@@ -24,6 +24,7 @@ __all__ = [
     "check_zip",
     "iter_member",
     "parse_xml",
+    "read_at_most",
     "read_bounded",
     "unsafe_member_name",
 ]
@@ -64,13 +65,30 @@ class ExtractLimits:
     max_nesting: int = 3
 
 
+def read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """Read up to ``limit`` bytes of ``stream`` in chunks.
+
+    ``stream.read(limit)`` would allocate ``limit`` bytes up front however short the
+    stream is (hundreds of MiB for every small file); chunks keep memory to what was read.
+    """
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(_CHUNK * 16, left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_bounded(stream: BinaryIO, limit: int, *, what: str = "input") -> bytes:
     """Read all of ``stream`` but refuse to hold more than ``limit`` bytes.
 
     Raises:
         UnsafeContent: the stream is longer than ``limit``.
     """
-    data = stream.read(limit + 1)
+    data = read_at_most(stream, limit + 1)
     if len(data) > limit:
         raise UnsafeContent(f"{what} is larger than the limit of {limit} bytes")
     return bytes(data)
@@ -106,7 +124,8 @@ def check_zip(archive: zipfile.ZipFile, limits: ExtractLimits) -> None:
         )
     total = 0
     for info in infos:
-        reason = unsafe_member_name(info.filename)
+        # zipfile cuts a name at a NUL byte; the raw name shows what another tool would see
+        reason = unsafe_member_name(info.orig_filename) or unsafe_member_name(info.filename)
         if reason:
             raise UnsafeContent(f"unsafe archive member {info.filename!r}: {reason}")
         total += info.file_size

@@ -23,13 +23,18 @@ _MAX_FILENAME = 255
 def clean_filename(name: str) -> str:
     """Return a safe original file name: last path component, no control characters.
 
+    Hostile names are sanitised, not refused, as long as a name remains: ``../x`` and
+    ``a/b`` keep their last component, NUL and other control characters are dropped, a
+    name over 255 characters is shortened (keeping its extension). Windows device names
+    (``CON``, ``NUL.txt``) are kept as the original name; exports make them safe.
+
     Raises:
-        InvalidInput: nothing usable remains.
+        InvalidInput: nothing usable remains (empty, or only dots).
     """
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = unicodedata.normalize("NFC", base)
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
-    if base in {"", ".", ".."}:
+    if not base.strip("."):  # empty, or only dots ("..", "...": a directory or nothing)
         raise InvalidInput(f"unusable file name {name!r}")
     if len(base) > _MAX_FILENAME:
         stem, dot, ext = base.rpartition(".")
@@ -74,8 +79,10 @@ def open_source(source: Source, *, filename: str | None = None) -> ContentSource
         path = Path(source)
         try:
             st = path.stat()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise InvalidInput(
+                f"cannot read {str(path)!r}: {getattr(exc, 'strerror', None) or exc}"
+            ) from exc
         if not path.is_file():
             raise InvalidInput(f"{str(path)!r} is not a regular file")
         if st.st_size == 0:

@@ -16,6 +16,7 @@ from eakte.model.aktenplan import AktenplanUnit, AktenzeichenCounter
 from eakte.model.audit import AuditEvent, AuditHead
 from eakte.model.base import Base
 from eakte.model.checkpoint import AuditCheckpoint
+from eakte.model.crypto import AkteKey, BlobKey, EncryptedBlob
 from eakte.model.document import Document
 from eakte.model.lifecycle import AkteDisposal, LegalHold
 from eakte.model.principal import Grant, Membership, Principal, Setting
@@ -28,13 +29,16 @@ __all__ = [
     "AdapterCursor",
     "Akte",
     "AkteDisposal",
+    "AkteKey",
     "AktenplanUnit",
     "AktenzeichenCounter",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Base",
+    "BlobKey",
     "Document",
+    "EncryptedBlob",
     "ExternalRef",
     "Grant",
     "LegalHold",

@@ -44,9 +44,9 @@ class Membership(Base):
 
 
 class Grant(Base):
-    """A role given to a principal on a target: the store (``target_id`` 0), an Aktenplan
-    unit or an Akte. Grants are inherited downwards: unit → sub-units → Akten → Vorgänge
-    → documents.
+    """A role given to a principal on the store (``target_id`` 0), a unit or an Akte.
+
+    Grants are inherited downwards: unit → sub-units → Akten → Vorgänge → documents.
     """
 
     __tablename__ = "grants"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eakte.errors import EakteError, Problem, SearchError
 from eakte.ingest.extract import Extraction, extract_text
-from eakte.ingest.limits import ExtractLimits
+from eakte.ingest.limits import ExtractLimits, read_at_most
 from eakte.model import Akte, Document, SearchOutbox, TextExtraction, Version
 from eakte.model.lifecycle import disposed_akte_ids
 from eakte.search.base import IndexDocument, SearchBackend
@@ -133,7 +133,7 @@ class Indexer:
     def _extract(self, version: Version) -> Extraction:
         try:
             with self.store.blobs.open(version.sha256) as fh:
-                data = fh.read(self.limits.max_input_bytes + 1)
+                data = read_at_most(fh, self.limits.max_input_bytes + 1)
         except EakteError as exc:
             return Extraction(text="", status="failed",  # type: ignore[arg-type]
                               problems=[f"content unavailable: {exc}"])

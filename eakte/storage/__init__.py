@@ -7,7 +7,8 @@ Backends keep bytes only; which version refers to which blob lives in the databa
 from __future__ import annotations
 
 from eakte.storage.base import BlobInfo, BlobStore
+from eakte.storage.encrypted import EncryptedBlobStore
 from eakte.storage.local import LocalBlobStore
 from eakte.storage.memory import MemoryBlobStore
 
-__all__ = ["BlobInfo", "BlobStore", "LocalBlobStore", "MemoryBlobStore"]
+__all__ = ["BlobInfo", "BlobStore", "EncryptedBlobStore", "LocalBlobStore", "MemoryBlobStore"]

@@ -22,7 +22,8 @@ def test_demo_runs(runner, tmp_path):
     # the follow-up commands it suggests work on the store it made
     listed = runner.invoke(cli, ["--store", str(target), "akte", "list", "--json"])
     akten = json.loads(listed.stdout)
-    assert len(akten) == 12
+    assert len(akten) == 12 + 2  # the sample Akten and the Bauportal's two building plots
+    assert sum(a["title"].startswith("Bauvorhaben ") for a in akten) == 2
     assert sum(a["status"] == "closed" for a in akten) == 1
     assert runner.invoke(cli, ["--store", str(target), "verify"]).exit_code == 0
 

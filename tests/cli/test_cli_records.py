@@ -94,6 +94,10 @@ def test_user_add_and_act_as_user(ok, run, akte):
     added = json.loads(ok("user", "add", "mueller", "--org-unit", "63", "--display-name",
                           "Anna Müller", "--json").stdout)
     assert added["name"] == "mueller" and added["is_admin"] is False
+    no_grant = run("--user", "mueller", "akte", "create", "630.10", "Von Müller")
+    assert no_grant.exit_code == 4
+    assert "may not create Akten under Aktenplan unit 630.10" in no_grant.stderr
+    assert "Granted editor on 630.10 to 63" in ok("grant", "63", "editor", "630.10").stdout
     ok("--user", "mueller", "akte", "create", "630.10", "Von Müller")
     events = json.loads(ok("audit", "--json").stdout)
     assert events[-1]["action"] == "akte.create" and events[-1]["actor"] == "mueller"
@@ -113,6 +117,8 @@ def test_unknown_user(run, akte):
 
 def test_env_store_and_user(runner, ok, akte, store_dir):
     ok("user", "add", "schaefer")
+    ok("grant", "schaefer", "editor", "*")
+    ok("grant", "schaefer", "auditor", "*")
     env = {"EAKTE_STORE": str(store_dir), "EAKTE_USER": "schaefer"}
     created = runner.invoke(cli, ["akte", "create", "630.10", "Per Umgebung"], env=env)
     assert created.exit_code == 0, created.stderr

@@ -47,7 +47,7 @@ from eakte.export.xdomea.codes import (
 )
 from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
-from eakte.ingest.source import ChainedReader
+from eakte.ingest.source import ChainedReader, clean_filename
 from eakte.model import Akte, AktenplanUnit, Document, ExternalRef, Rendition, Version, Vorgang
 from eakte.model.base import new_uuid
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
@@ -60,7 +60,7 @@ __all__ = ["FALLBACK_KENNZEICHEN", "ImportResult", "take_over"]
 
 #: Aktenplan unit for objects whose Kennzeichen is missing or malformed.
 FALLBACK_KENNZEICHEN = "XDOMEA"
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]+")
 _SYSTEM = "xdomea"
 
 
@@ -120,6 +120,16 @@ def _clean(value: str | None, limit: int) -> str | None:
         return None
     text = _CONTROL.sub(" ", value).strip()
     return text[:limit].strip() or None
+
+
+def _filename(original: str | None, dateiname: str) -> str:
+    """Return the original file name cleaned as for any filing (last component only)."""
+    for candidate in (original, dateiname):
+        try:
+            return clean_filename(candidate or "")
+        except InvalidInput:
+            continue
+    return "datei"
 
 
 def _day(value: str | None) -> date | None:
@@ -230,8 +240,9 @@ class _Takeover:
             try:
                 with self.container.open_file(name) as stream:
                     head = stream.read(SNIFF_BYTES)
-                    info = store.blobs.put(ChainedReader(head, stream),  # type: ignore[arg-type]
-                                           max_size=store.max_file_size)
+                    info = store.session_blobs(self.orm).put(
+                        ChainedReader(head, stream),  # type: ignore[arg-type]
+                        max_size=store.max_file_size)
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveImportError(f"primary file {name!r} is damaged: {exc}") from exc
             except OSError as exc:
@@ -432,7 +443,7 @@ class _Takeover:
             version = Version(
                 uuid=new_uuid(), document=document, number=number, sha256=blob.sha256,
                 size=blob.size, mime=blob.mime,
-                filename=_clean(main.original, 1000) or main.dateiname,
+                filename=_filename(main.original, main.dateiname),
                 comment=comments.get(xversion.nummer) or None,
                 created_at=self.now, created_by=s.user)
             self.orm.add(version)
@@ -467,7 +478,7 @@ class _Takeover:
                 blob = self.blobs[ref.dateiname]
                 rendition = Rendition(
                     version_id=version.id, kind=rkind, sha256=blob.sha256, size=blob.size,
-                    mime=blob.mime, filename=_clean(ref.original, 1000) or ref.dateiname,
+                    mime=blob.mime, filename=_filename(ref.original, ref.dateiname),
                     created_at=self.now, created_by=s.user)
                 self.orm.add(rendition)
                 s._audit("rendition.add", "document", document, akte=akte,
