@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostile_files import MiB, bomb_zip, declared_huge_zip, zip_with_member
+from hostile_files import PE, MiB, bomb_zip, declared_huge_zip, zip_with_member
 from sqlalchemy import select
 from store_state import StoreState, assert_unchanged
 from xdomea_build import export_0503, with_member
@@ -214,3 +214,25 @@ def test_a_bare_message_never_follows_a_symlink_next_to_it(filled, container: Pa
         shas = set(orm.scalars(select(Version.sha256)))
     assert hashlib.sha256(secret.read_bytes()).hexdigest() not in shas
     assert filled.store.verify().ok
+
+
+def _replace_primary(container: Path, target: Path, data: bytes) -> Path:
+    """Copy ``container`` to ``target`` with the bytes of its primary file replaced."""
+    target.mkdir(parents=True, exist_ok=True)
+    out = target / container.name
+    with zipfile.ZipFile(container) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            hit = info.filename.endswith("_bescheid.txt")
+            dst.writestr(info, data if hit else src.read(info))
+    return out
+
+
+@pytest.mark.parametrize("payload,match", [
+    (PE, "executable"),
+    (bomb_zip("zip"), "zip bomb"),
+], ids=["executable-named-txt", "zip-bomb-named-txt"])
+def test_a_taken_over_record_meets_the_same_rules_as_filing(filled, container: Path,
+                                                           tmp_path, payload: bytes,
+                                                           match: str) -> None:
+    hostile = _replace_primary(container, tmp_path / "hostile", payload)
+    _refused(filled, hostile, match)

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import select
 
@@ -46,7 +47,9 @@ from eakte.export.xdomea.codes import (
     dateiformat_suffix,
 )
 from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
+from eakte.ingest.claims import check_claims
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
+from eakte.ingest.screen import needs_screening, screen_content
 from eakte.ingest.source import ChainedReader, clean_filename
 from eakte.model import Akte, AktenplanUnit, Document, ExternalRef, Rendition, Version, Vorgang
 from eakte.model.base import new_uuid
@@ -238,18 +241,25 @@ class _Takeover:
             if name in self.blobs or not self.container.has_file(name):
                 continue
             try:
-                with self.container.open_file(name) as stream:
+                with self.container.open_file(name) as stream, ExitStack() as cleanup:
                     head = stream.read(SNIFF_BYTES)
+                    mime = detect_mime(head)
+                    # the same rules as filing: no disguised executables, no zip bombs or
+                    # XML entity attacks inside the records taken over
+                    check_claims(mime, filename=name, head=head).refuse_if_dangerous()
+                    content: BinaryIO = ChainedReader(head, stream)  # type: ignore[assignment]
+                    if needs_screening(head, mime):
+                        content = cleanup.enter_context(screen_content(
+                            head, content, mime, name=name, max_size=store.max_file_size))
                     info = store.session_blobs(self.orm).put(
-                        ChainedReader(head, stream),  # type: ignore[arg-type]
-                        max_size=store.max_file_size)
+                        content, max_size=store.max_file_size)
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveImportError(f"primary file {name!r} is damaged: {exc}") from exc
             except OSError as exc:
                 raise ArchiveImportError(f"cannot read primary file {name!r}: {exc}") from exc
             if not info.created:
                 self.s._dedup_blobs.append(info.sha256)
-            self.blobs[name] = _Blob(info.sha256, info.size, detect_mime(head))
+            self.blobs[name] = _Blob(info.sha256, info.size, mime)
             self.counts["dateien"] += 1
             self.counts["bytes"] += info.size
 
