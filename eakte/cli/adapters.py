@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ def _command(name: str, cls: type[Adapter]) -> click.Command:
     def callback(ctx: click.Context, /, **values: Any) -> None:
         _run(ctx, cls, values)
 
-    doc = (cls.__doc__ or "").strip()
+    doc = inspect.cleandoc(cls.__doc__ or "")
     help_text = f"{cls.summary}\n\n{doc}" if doc and doc != cls.summary else cls.summary
     params: list[click.Parameter] = [_click_option(p) for p in cls.params]
     params.extend(_runner_options())
