@@ -255,7 +255,10 @@ class RecordsMixin(UnitOfWork):
             raise NotFoundError("Akte", f"{system}:{external_id}")
         self._require(Permission.READ, int(akte_id), "read",
                       hidden_as=("Akte", f"{system}:{external_id}"))
-        return self.get_akte(int(akte_id))
+        akte = self._orm.get(Akte, int(akte_id))
+        if akte is None:  # the reference outlived its Akte
+            raise NotFoundError("Akte", f"{system}:{external_id}")
+        return akte
 
     def external_ids(self, akte: Akte) -> list[str]:
         """Return the ``system:id`` keys under which external systems know ``akte``."""
@@ -301,8 +304,9 @@ class RecordsMixin(UnitOfWork):
             AccessDenied: the principal may not manage the Akte.
             StateConflict: the Akte is already closed.
         """
-        self._require(Permission.MANAGE, self._own(akte), "close")
-        akte = self._lock_akte(self._own(akte), exclusive=True)
+        akte = self._own(akte)
+        self._require(Permission.MANAGE, akte, "close")
+        akte = self._lock_akte(akte, exclusive=True)
         if akte.status == AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is already closed (z.d.A.)")
         akte.status = AkteStatus.CLOSED.value
@@ -317,8 +321,9 @@ class RecordsMixin(UnitOfWork):
             AccessDenied: the principal may not manage the Akte.
             StateConflict: the Akte is open, or its Aussonderung has begun (offered or later).
         """
-        self._require(Permission.MANAGE, self._own(akte), "reopen")
-        akte = self._lock_akte(self._own(akte), exclusive=True)
+        akte = self._own(akte)
+        self._require(Permission.MANAGE, akte, "reopen")
+        akte = self._lock_akte(akte, exclusive=True)
         if akte.status != AkteStatus.CLOSED:
             raise StateConflict(f"Akte {akte.aktenzeichen!r} is open; nothing to reopen")
         disposal = self._orm.get(AkteDisposal, akte.id)

@@ -272,8 +272,7 @@ def _run_steps(store: Store, result: DemoResult, timer: _Timer, *, akten: int, s
     say("Searched: " + ", ".join(f"{q!r} → {n}" for q, n in result.searches.items()))
 
     with timer.step("Fachverfahren Bauantrag", "cases") as step:
-        lines: list[str] = []
-        result.fachverfahren = run_bauantrag(store, out=lines.append)
+        result.fachverfahren = run_bauantrag(store, out=lambda _line: None)  # summary below
         step.count = len(result.fachverfahren["filed"])
     say("Fachverfahren Bauantrag (adapter API): filed 3 applications, filed them again "
         f"({', '.join(result.fachverfahren['filed'])}), a correction became version "
