@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from xdomea_helpers import PLAN, Clock, require_xdomea
+from xdomea_helpers import HAVE_XSD, PLAN, XDOMEA, Clock, own_0503, require_xdomea
 
 import eakte
 from eakte.store import Store
@@ -23,6 +23,26 @@ def schemas(monkeypatch: pytest.MonkeyPatch, xdomea_dir: Path) -> Path:
     """Switch XSD validation on for every message eakte writes or reads."""
     monkeypatch.setenv("EAKTE_XDOMEA_SCHEMAS", str(xdomea_dir))
     return xdomea_dir
+
+
+@pytest.fixture
+def xsd(monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Validate against the official XSDs if they are there; return whether they are.
+
+    For tests of eakte's own messages: they run in any clone, with eakte's structural
+    checks only when the XSDs are absent (``schema_validated`` is then False).
+    """
+    if HAVE_XSD:
+        monkeypatch.setenv("EAKTE_XDOMEA_SCHEMAS", str(XDOMEA))
+    else:
+        monkeypatch.delenv("EAKTE_XDOMEA_SCHEMAS", raising=False)
+    return HAVE_XSD
+
+
+@pytest.fixture
+def own_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid 0503 container written by eakte's own exporter (see ``own_0503``)."""
+    return own_0503(tmp_path_factory.mktemp("own"))
 
 
 @pytest.fixture

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from xdomea_helpers import XDOMEA, require_xdomea
+from xdomea_helpers import HAVE_XSD, XDOMEA, require_xdomea
 
 from eakte.cli import cli
 
 
 @pytest.fixture
 def runner() -> CliRunner:
-    require_xdomea()
+    """A runner that validates against the official XSDs when they are there."""
     return CliRunner(env={"EAKTE_STORE": None, "EAKTE_USER": None,
-                          "EAKTE_XDOMEA_SCHEMAS": str(XDOMEA), "COLUMNS": "200"})
+                          "EAKTE_XDOMEA_SCHEMAS": str(XDOMEA) if HAVE_XSD else None,
+                          "COLUMNS": "200"})
 
 
 def _ok(runner: CliRunner, store: Path, *args: str) -> str:
@@ -43,7 +44,7 @@ def test_export_then_import_into_another_store(runner: CliRunner, tmp_path: Path
     az = _due_akte(runner, a, tmp_path)
     data = json.loads(_ok(runner, a, "export", "xdomea", az, "--message", "0503",
                           "-o", str(tmp_path / "out"), "--json"))
-    assert data["schema_validated"] is True and data["message"] == "0503"
+    assert data["schema_validated"] is HAVE_XSD and data["message"] == "0503"
     assert data["counts"]["dokumente"] == 1 and data["counts"]["dateien"] == 1
     path = Path(data["path"])
     assert path.name == f"{data['prozess_id']}_Aussonderung.Aussonderung.0503.zip"
@@ -52,7 +53,7 @@ def test_export_then_import_into_another_store(runner: CliRunner, tmp_path: Path
 
     _ok(runner, b, "init", "--search", "none")
     result = json.loads(_ok(runner, b, "import", "xdomea", str(path), "--json"))
-    assert result["message"] == "0503" and result["schema_validated"] is True
+    assert result["message"] == "0503" and result["schema_validated"] is HAVE_XSD
     assert result["counts"]["akten"] == 1 and result["units_created"] == ["630"]
     human = _ok(runner, b, "akte", "list")
     assert "Bauantrag Müller" in human
@@ -63,7 +64,11 @@ def test_export_human_output_and_dry_run(runner: CliRunner, tmp_path: Path) -> N
     az = _due_akte(runner, store, tmp_path)
     text = _ok(runner, store, "export", "xdomea", az, "--message", "0501", "-o",
                str(tmp_path / "out"), "--dry-run", "--version", "3.0.0")
-    assert "Wrote" in text and "valid against" in text and "xsd-3.0.0" in text
+    assert "Wrote" in text
+    if HAVE_XSD:
+        assert "valid against" in text and "xsd-3.0.0" in text
+    else:
+        assert "XSD validation skipped" in text and "structure checked" in text
     status = json.loads(_ok(runner, store, "disposal", "status", az, "--json"))
     assert status["state"] == "due"
 
@@ -72,7 +77,7 @@ def test_import_refuses_an_invalid_message_with_exit_10(runner: CliRunner, tmp_p
                                                         ) -> None:
     store = tmp_path / "s"
     _ok(runner, store, "init", "--search", "none")
-    bad = XDOMEA / "examples/invalid/neg_importbestaetigung_0.xml"
+    bad = require_xdomea() / "examples/invalid/neg_importbestaetigung_0.xml"
     result = runner.invoke(cli, ["--store", str(store), "import", "xdomea", str(bad)])
     assert result.exit_code == 10
     assert "fixed value constraint" in result.stderr

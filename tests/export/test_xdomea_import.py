@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from xdomea_helpers import XDOMEA, build_varied
+from xdomea_helpers import XDOMEA, build_varied, official, own_0503
 
 import eakte
 from eakte.export.xdomea import XdomeaLimits, export_xdomea, import_xdomea
@@ -21,6 +21,7 @@ XMAN = XDOMEA / "examples/real/xman-testdata_ns3.0.0"
 XMAN_ZIP = XMAN / "9a75050f-323a-4e84-94c9-a889aa2b4fe8_Aussonderung.Aussonderung.0503.zip"
 LAVNRW = XDOMEA / "examples/real/lavnrw_ns3.0.0"
 INVALID = sorted((XDOMEA / "examples/invalid").glob("*.xml"))
+OFFICIAL_ZIPS = [p for p in (MINIMAL_ZIP, XMAN_ZIP) if p.is_file()]
 
 
 def snapshot(store: Store) -> tuple[int, list[str], int, int]:
@@ -54,13 +55,15 @@ def contents(store: Store) -> dict[str, list[tuple[int, str, bytes, list[tuple[s
 # -- examples ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("container", [MINIMAL_ZIP, XMAN_ZIP], ids=["minimal", "x-man"])
-def test_container_imports_with_intact_bytes(container: Path, make_store, schemas: Path
-                                             ) -> None:
+@pytest.mark.parametrize("container", [*official(OFFICIAL_ZIPS), "own"])
+def test_container_imports_with_intact_bytes(container: Path | str, make_store, xsd: bool,
+                                             tmp_path: Path) -> None:
+    if container == "own":
+        container = own_0503(tmp_path)
     store = make_store()
     with store.session() as s:
         result = import_xdomea(s, container)
-    assert result.schema_validated and result.message == "0503"
+    assert result.schema_validated is xsd and result.message == "0503"
     assert result.missing_files == []
     with zipfile.ZipFile(container) as zf:
         members = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist()
@@ -74,6 +77,9 @@ def test_container_imports_with_intact_bytes(container: Path, make_store, schema
                 for version in s.versions(doc):
                     data = s.read_content(doc, version=version.number)
                     imported[hashlib.sha256(data).hexdigest()] = version.filename
+                    for r in s.renditions(version):
+                        data = s.read_content(doc, version=version.number, rendition=r.kind)
+                        imported[hashlib.sha256(data).hexdigest()] = r.filename
     assert set(members.values()) == set(imported)
     assert store.verify(index=False).ok
 
@@ -134,17 +140,25 @@ def test_bare_xml_with_the_primary_file_next_to_it(make_store, schemas: Path,
     assert entries[1][0] == "admin"
 
 
-@pytest.mark.parametrize("name", [
-    "9a75050f-323a-4e84-94c9-a889aa2b4fe8_Aussonderung.Aussonderung.0503.xml",
-], ids=["x-man-xml"])
-def test_bare_xml_without_files_imports_metadata(name: str, make_store, schemas: Path,
+@pytest.mark.parametrize("source", [
+    *official([p for p in [XMAN / "9a75050f-323a-4e84-94c9-a889aa2b4fe8_Aussonderung."
+                                  "Aussonderung.0503.xml"] if p.is_file()]),
+    "own"])
+def test_bare_xml_without_files_imports_metadata(source: Path | str, make_store, xsd: bool,
                                                  tmp_path: Path) -> None:
-    alone = tmp_path / name  # copied away from the zip: none of its files is next to it
-    shutil.copy(XMAN / name, alone)
+    if source == "own":  # 3 documents, 4 versions, 1 rendition: 5 files
+        container = own_0503(tmp_path / "own")
+        alone = tmp_path / f"{container.stem}.xml"
+        alone.write_bytes(zipfile.ZipFile(container).read(alone.name))
+        missing = 5
+    else:
+        alone = tmp_path / source.name  # copied away: none of its files is next to it
+        shutil.copy(source, alone)
+        missing = 3
     store = make_store()
     with store.session() as s:
         result = import_xdomea(s, alone)
-    assert len(result.missing_files) == 3 and result.counts["dokumente"] == 3
+    assert len(result.missing_files) == missing and result.counts["dokumente"] == 3
     assert result.counts["versionen"] == 0
     with store.session() as s:
         docs = [d for a in s.list_akten() for d in s.documents(a)]
@@ -167,7 +181,7 @@ def test_toolkit_template_and_required_only_message_import(make_store, schemas: 
 # -- refusal ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+@pytest.mark.parametrize("path", official(INVALID))
 def test_invalid_examples_are_refused_with_the_schema_reason(path: Path, make_store,
                                                              schemas: Path) -> None:
     store = make_store()
@@ -182,7 +196,7 @@ def test_invalid_examples_are_refused_with_the_schema_reason(path: Path, make_st
     assert snapshot(store) == before
 
 
-@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+@pytest.mark.parametrize("path", official(INVALID))
 def test_invalid_examples_are_refused_without_schemas_too(path: Path, make_store,
                                                           no_schemas: None) -> None:
     store = make_store()
@@ -192,18 +206,19 @@ def test_invalid_examples_are_refused_without_schemas_too(path: Path, make_store
     assert snapshot(store) == before
 
 
-def test_importing_twice_is_refused_and_changes_nothing(make_store, schemas: Path) -> None:
+def test_importing_twice_is_refused_and_changes_nothing(make_store, xsd: bool,
+                                                       own_zip: Path) -> None:
     store = make_store()
     with store.session() as s:
-        import_xdomea(s, MINIMAL_ZIP)
+        import_xdomea(s, own_zip)
     before = snapshot(store)
     with pytest.raises(eakte.StateConflict, match="imported before"), store.session() as s:
-        import_xdomea(s, MINIMAL_ZIP)
+        import_xdomea(s, own_zip)
     assert snapshot(store) == before
 
 
 def test_a_failure_inside_the_takeover_leaves_nothing_even_if_the_caller_commits(
-        make_store, schemas: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        make_store, xsd: bool, own_zip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from eakte.export.xdomea import importer
 
     store = make_store()
@@ -217,7 +232,7 @@ def test_a_failure_inside_the_takeover_leaves_nothing_even_if_the_caller_commits
     monkeypatch.setattr(importer._Takeover, "dokument", failing)
     with store.session() as s:
         with pytest.raises(eakte.StorageError):
-            import_xdomea(s, XMAN_ZIP)
+            import_xdomea(s, own_zip)
         s.add_user("mueller")  # the session goes on and commits other work
     events, akten, units, docs = snapshot(store)
     assert (akten, units, docs) == before[1:]
@@ -227,7 +242,7 @@ def test_a_failure_inside_the_takeover_leaves_nothing_even_if_the_caller_commits
 # -- round trip ---------------------------------------------------------------------------
 
 
-def test_round_trip_store_a_to_store_b_is_byte_identical(make_store, schemas: Path,
+def test_round_trip_store_a_to_store_b_is_byte_identical(make_store, xsd: bool,
                                                          tmp_path: Path) -> None:
     a = make_store("a")
     varied = build_varied(a)
@@ -265,7 +280,7 @@ def test_round_trip_store_a_to_store_b_is_byte_identical(make_store, schemas: Pa
     with b.session() as s:
         again = export_xdomea(s, [s.find_akte("xdomea", varied.main.uuid)], message="0503",
                               out_dir=tmp_path / "again", record=False)
-    assert again.schema_validated
+    assert again.schema_validated is xsd
 
 
 # -- hostile containers -------------------------------------------------------------------
@@ -273,8 +288,9 @@ def test_round_trip_store_a_to_store_b_is_byte_identical(make_store, schemas: Pa
 
 def _with_member(tmp_path: Path, name: str, data: bytes = b"x", *,
                  attr: int | None = None, compress: int = zipfile.ZIP_STORED) -> Path:
-    target = tmp_path / MINIMAL_ZIP.name
-    with zipfile.ZipFile(MINIMAL_ZIP) as src, zipfile.ZipFile(target, "w") as dst:
+    container = own_0503(tmp_path / "own")
+    target = tmp_path / container.name
+    with zipfile.ZipFile(container) as src, zipfile.ZipFile(target, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         extra = zipfile.ZipInfo(name)
@@ -316,7 +332,7 @@ XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/pass
 @pytest.mark.parametrize("payload", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "xxe"])
 @pytest.mark.parametrize("packed", [False, True], ids=["xml", "zip"])
 def test_entities_and_dtds_are_refused(payload: bytes, packed: bool, make_store,
-                                       schemas: Path, tmp_path: Path) -> None:
+                                       xsd: bool, tmp_path: Path) -> None:
     store = make_store()
     before = snapshot(store)
     name = "4f1c2a9e-6b1d-4c3e-9a57-2d8e0b7f1a11_Aussonderung.Aussonderung.0503"
@@ -347,22 +363,22 @@ def test_zip_bomb_by_ratio_is_refused_before_anything_is_written(make_store, no_
     assert sorted(store.blobs) == blobs_before
 
 
-def test_absolute_limits_are_enforced(make_store, no_schemas: None) -> None:
+def test_absolute_limits_are_enforced(make_store, no_schemas: None, own_zip: Path) -> None:
     store = make_store()
     before = snapshot(store)
     with pytest.raises(eakte.UnsafeContent, match="limit"), store.session() as s:
-        import_xdomea(s, MINIMAL_ZIP, limits=XdomeaLimits(max_xml_bytes=1000))
+        import_xdomea(s, own_zip, limits=XdomeaLimits(max_xml_bytes=1000))
     with pytest.raises(eakte.UnsafeContent, match="zip bomb"), store.session() as s:
-        import_xdomea(s, MINIMAL_ZIP, limits=XdomeaLimits(max_members=1))
+        import_xdomea(s, own_zip, limits=XdomeaLimits(max_members=1))
     with pytest.raises(eakte.UnsafeContent), store.session() as s:
-        import_xdomea(s, MINIMAL_ZIP, limits=XdomeaLimits(max_container_bytes=100))
+        import_xdomea(s, own_zip, limits=XdomeaLimits(max_container_bytes=100))
     assert snapshot(store) == before
 
 
 def test_missing_primary_file_in_a_zip_is_refused(make_store, no_schemas: None,
-                                                  tmp_path: Path) -> None:
-    target = tmp_path / MINIMAL_ZIP.name
-    with zipfile.ZipFile(MINIMAL_ZIP) as src, zipfile.ZipFile(target, "w") as dst:
+                                                  own_zip: Path, tmp_path: Path) -> None:
+    target = tmp_path / own_zip.name
+    with zipfile.ZipFile(own_zip) as src, zipfile.ZipFile(target, "w") as dst:
         for info in src.infolist():
             if info.filename.endswith(".xml"):
                 dst.writestr(info, src.read(info))

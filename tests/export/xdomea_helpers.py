@@ -1,4 +1,10 @@
-"""Helpers for the xdomea tests: the shared XSD folder, clocks, varied Akten, archive replies."""
+"""Helpers for the xdomea tests: the official material, clocks, varied Akten, own messages.
+
+The official xdomea XSDs and the real archives' example messages are not part of the
+project; they are looked for next to it (``../shared/xdomea``). Only tests that check
+against them skip without them; every other test builds the messages it needs itself
+(:func:`own_0503`, :func:`message`).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +16,59 @@ from pathlib import Path
 import pytest
 
 import eakte
+from eakte.export.xdomea import export_xdomea
 from eakte.store import Store
 
-#: The reference material shared next to the project (XSDs, examples, code lists).
+#: The official xdomea material next to the project (XSDs, example messages, code lists).
 XDOMEA = Path(__file__).resolve().parents[3] / "shared" / "xdomea"
 NS31 = "urn:xoev-de:xdomea:schema:3.1.0"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+#: Whether the official XSDs are there.
+HAVE_XSD = (XDOMEA / "xsd-3.1.0" / "3.1.0" / "xdomea.xsd").is_file()
+NO_OFFICIAL = (f"needs the official xdomea XSDs and example messages, not part of eakte "
+               f"(looked for them at {XDOMEA})")
 
 
 def require_xdomea() -> Path:
-    if not (XDOMEA / "xsd-3.1.0" / "3.1.0" / "xdomea.xsd").is_file():
-        pytest.skip(f"xdomea reference material not found at {XDOMEA}")
+    """Return the official material's folder, or skip the test saying what it needs."""
+    if not HAVE_XSD:
+        pytest.skip(NO_OFFICIAL)
     return XDOMEA
+
+
+def official(paths: list[Path]) -> list[object]:
+    """Parameters for tests over official examples: one skipping param when there are none."""
+    if paths:
+        return [pytest.param(p, id=p.name[:60]) for p in paths]
+    return [pytest.param(None, id="official", marks=pytest.mark.skip(reason=NO_OFFICIAL))]
+
+
+def own_0503(folder: Path, *, documents: int = 3) -> Path:
+    """Export a valid 0503 from a throw-away store (eakte's own exporter) and return it.
+
+    One closed Akte with a Vorgang and ``documents`` documents; the first has two versions
+    and a PDF/A rendition, the second lives in the Vorgang.
+    """
+    with eakte.init(folder / "source", search="none") as source, source.session() as s:
+        s.add_plan_unit("630", "Bauaufsicht", retention_years=0, disposal="A")
+        akte = s.create_akte("630", "Abgegebene Akte Lindenstraße 4")
+        vorgang = s.create_vorgang(akte, "Bauantrag")
+        for n in range(documents):
+            doc = s.file_document(akte, f"Schreiben {n + 1} vom 3. März".encode(),
+                                  filename=f"schreiben-{n + 1}.txt",
+                                  vorgang=vorgang if n == 1 else None)
+            if n == 0:
+                s.add_version(doc, b"Schreiben 1, zweite Fassung", filename="schreiben-1.txt")
+                s.add_rendition(s.get_version(doc), b"%PDF-1.7\n% pdfa\n", kind="pdfa",
+                                filename="schreiben-1.pdf")
+    with eakte.open(folder / "source", search="none") as source, source.session() as s:
+        (akte,) = s.list_akten()
+        s.close_akte(akte)
+    with eakte.open(folder / "source", search="none") as source, source.session() as s:
+        (akte,) = s.list_akten()
+        result = export_xdomea(s, [akte], message="0503", out_dir=folder / "out",
+                               record=False)
+    return result.path
 
 
 class Clock:
