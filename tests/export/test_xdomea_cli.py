@@ -92,3 +92,32 @@ def test_export_without_schemas_says_so(tmp_path: Path) -> None:
                           str(tmp_path / "out"), "--json"))
     assert data["schema_validated"] is False
     assert "EAKTE_XDOMEA_SCHEMAS" in data["schema_skipped_reason"]
+
+
+def test_import_refuses_a_file_that_contradicts_its_history(runner: CliRunner,
+                                                             tmp_path: Path) -> None:
+    import hashlib
+    import zipfile
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    az = _due_akte(runner, a, tmp_path)
+    data = json.loads(_ok(runner, a, "export", "xdomea", az, "--message", "0503",
+                          "-o", str(tmp_path / "out"), "--json"))
+    original = Path(data["path"])
+    forged = tmp_path / "forged" / original.name
+    forged.parent.mkdir()
+    with zipfile.ZipFile(original) as src, zipfile.ZipFile(forged, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            if info.filename.endswith(".txt"):
+                name, recorded = info.filename, hashlib.sha256(content).hexdigest()
+                content = b"Antrag auf Abriss"
+            dst.writestr(info, content)
+    _ok(runner, b, "init", "--search", "none")
+    result = runner.invoke(cli, ["--store", str(b), "import", "xdomea", str(forged)])
+    assert result.exit_code == 10, (result.stdout, result.stderr)
+    assert name in result.stderr and recorded in result.stderr
+    assert hashlib.sha256(b"Antrag auf Abriss").hexdigest() in result.stderr
+    listed = json.loads(_ok(runner, b, "akte", "list", "--json"))
+    assert listed == []
+    _ok(runner, b, "import", "xdomea", str(original))  # the intact message imports

@@ -407,3 +407,63 @@ def test_not_a_message(make_store, no_schemas: None, tmp_path: Path) -> None:
                       b'4.0.0"/>')
     with pytest.raises(eakte.ArchiveImportError, match=r"4\.0\.0"), store.session() as s:
         import_xdomea(s, other)
+
+
+# -- files that contradict their own message ----------------------------------------------
+
+
+def _swapped(container: Path, target: Path, pick: str, data: bytes) -> tuple[str, str, str]:
+    """Copy ``container`` into ``target`` with one primary file's bytes replaced.
+
+    ``pick`` selects the member: ``version`` (the first version's file) or ``rendition``.
+    Returns the member name and the SHA-256 before and after.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(container) as src:
+        xml = src.read(f"{container.stem}.xml").decode()
+        renditions = {n for n in src.namelist() if n.endswith(".pdf")}
+        files = [n for n in src.namelist() if not n.endswith(".xml")]
+        name = next(n for n in files if (n in renditions) == (pick == "rendition")
+                    and n in xml)
+        old = hashlib.sha256(src.read(name)).hexdigest()
+        with zipfile.ZipFile(target / container.name, "w") as dst:
+            for info in src.infolist():
+                dst.writestr(info, data if info.filename == name else src.read(info))
+    return name, old, hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("pick", ["version", "rendition"])
+def test_a_file_contradicting_the_sha256_in_its_history_is_refused(
+        pick: str, make_store, no_schemas: None, own_zip: Path, tmp_path: Path) -> None:
+    forged = b"%PDF-1.7\n% a different file under the old name\n"
+    name, recorded, actual = _swapped(own_zip, tmp_path / "forged", pick, forged)
+    store = make_store()
+    before = snapshot(store)
+    with pytest.raises(eakte.ArchiveImportError) as info, store.session() as s:
+        import_xdomea(s, tmp_path / "forged" / own_zip.name)
+    message = str(info.value)
+    assert name in message and recorded in message and actual in message
+    assert "contradicts" in message and "Nothing was imported" in message
+    assert snapshot(store) == before
+    assert actual not in set(store.blobs)  # the forged file never reached the store
+
+
+def test_a_bare_message_with_a_swapped_file_next_to_it_is_refused(
+        make_store, no_schemas: None, own_zip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    with zipfile.ZipFile(own_zip) as zf:
+        zf.extractall(folder)
+    victim = sorted(p for p in folder.iterdir() if p.suffix == ".txt")[0]
+    recorded = hashlib.sha256(victim.read_bytes()).hexdigest()
+    victim.write_bytes(b"nachtraeglich geaendert")
+    store = make_store()
+    before = snapshot(store)
+    with pytest.raises(eakte.ArchiveImportError, match=recorded), store.session() as s:
+        import_xdomea(s, folder / f"{own_zip.stem}.xml")
+    assert snapshot(store) == before
+    victim.unlink()  # without it, the files that agree with their message import
+    with store.session() as s:
+        result = import_xdomea(s, folder / f"{own_zip.stem}.xml")
+    assert result.missing_files == [victim.name]
+

@@ -23,10 +23,13 @@ Rules (see also the README section on xdomea):
 - **Safety.** Every file is streamed into the blob store first (bounded, hash-checked); then
   all rows and audit events are written inside one savepoint of the session: an error
   leaves nothing behind but orphan blobs. Importing the same objects twice is refused.
+  A file whose SHA-256 contradicts the one its message records in the history of its
+  Dokument (see ``_checksums``) refuses the whole message; it never reaches the store.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from contextlib import ExitStack
@@ -40,6 +43,7 @@ from sqlalchemy import select
 from eakte.aktenzeichen import validate_kennzeichen
 from eakte.audit.log import PendingEvent
 from eakte.errors import ArchiveImportError, InvalidInput, NotFoundError, StateConflict
+from eakte.export.xdomea._checksums import CheckedReader, Claim, claimed_checksums
 from eakte.export.xdomea.codes import (
     SONSTIGES,
     UNSUPPORTED_CONFIDENTIALITY,
@@ -171,6 +175,7 @@ class _Takeover:
         self.forced = validate_kennzeichen(kennzeichen) if kennzeichen else None
         self.fallback = validate_kennzeichen(fallback)
         self.blobs: dict[str, _Blob] = {}
+        self.claims: dict[str, list[Claim]] = {}
         self.units: dict[str, AktenplanUnit] = {}
         self.refs: list[tuple[str, str, Any]] = []
         self.counts = {k: 0 for k in ("akten", "vorgaenge", "dokumente", "versionen",
@@ -222,6 +227,7 @@ class _Takeover:
                 for ref in version.formats:
                     if not self.container.has_file(ref.dateiname):
                         self.result.missing_files.append(ref.dateiname)
+        self.claims = claimed_checksums(self.objects)
 
     # -- blobs ---------------------------------------------------------------------------
 
@@ -230,7 +236,8 @@ class _Takeover:
 
         Raises:
             UnsafeContent: a file over the limits (zip bomb, file size).
-            ArchiveImportError: a damaged ZIP member.
+            ArchiveImportError: a damaged ZIP member, or a file whose SHA-256 contradicts
+                its message.
         """
         import zipfile
 
@@ -241,7 +248,10 @@ class _Takeover:
             if name in self.blobs or not self.container.has_file(name):
                 continue
             try:
-                with self.container.open_file(name) as stream, ExitStack() as cleanup:
+                with self.container.open_file(name) as raw, ExitStack() as cleanup:
+                    claims = self.claims.get(name)
+                    stream: BinaryIO = raw if not claims else cleanup.enter_context(
+                        io.BufferedReader(CheckedReader(raw, name, claims)))
                     head = stream.read(SNIFF_BYTES)
                     mime = detect_mime(head)
                     # the same rules as filing: no disguised executables, no zip bombs or
