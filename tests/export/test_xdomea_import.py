@@ -281,6 +281,19 @@ def test_round_trip_store_a_to_store_b_is_byte_identical(make_store, xsd: bool,
         again = export_xdomea(s, [s.find_akte("xdomea", varied.main.uuid)], message="0503",
                               out_dir=tmp_path / "again", record=False)
     assert again.schema_validated is xsd
+    # a third store takes B's message over: A's and B's history entries both pass on
+    # SHA-256 values, each bound to its own system's files
+    c = make_store("c", plan=False)
+    with c.session() as s:
+        third = import_xdomea(s, again.path)
+    assert third.counts["dateien"] == again.counts["dateien"] > 0
+    with a.session() as s:
+        titles = {d.title for d in s.documents(varied.main)}
+    assert contents(c) == {t: v for t, v in contents(a).items() if t in titles}
+    _, _, forged = _swapped(again.path, tmp_path / "forged", "version", b"vertauscht")
+    with pytest.raises(eakte.ArchiveImportError, match=forged), \
+            make_store("d", plan=False).session() as s:
+        import_xdomea(s, tmp_path / "forged" / again.path.name)
 
 
 # -- hostile containers -------------------------------------------------------------------
@@ -446,6 +459,8 @@ def test_a_file_contradicting_the_sha256_in_its_history_is_refused(
     assert "contradicts" in message and "Nothing was imported" in message
     assert snapshot(store) == before
     assert actual not in set(store.blobs)  # the forged file never reached the store
+    report = store.verify(index=False)  # files read before it are harmless orphans
+    assert report.ok and {p.kind for p in report.notices} <= {"blob.orphan"}
 
 
 def test_a_bare_message_with_a_swapped_file_next_to_it_is_refused(
