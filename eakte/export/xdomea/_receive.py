@@ -229,7 +229,8 @@ def import_xdomea(
 
     Raises:
         ArchiveImportError: not an xdomea message, invalid (with the XSD's or the checks'
-            reasons), or a message that does not fit this store; nothing was applied.
+            reasons), a 0503 whose file contradicts the SHA-256 the message records for it,
+            or a message that does not fit this store; nothing was applied.
         UnsafeContent: a hostile container (traversal, symlink, zip bomb, DTD/entities,
             sizes over the limits); nothing was applied.
         StateConflict: the lifecycle refuses a step, or a 0503 was imported before.

@@ -534,7 +534,8 @@ def take_over(session: Session, container: Container, kopf: Kopf,
 
     Raises:
         ArchiveImportError: the message cannot be taken over (duplicate IDs, classified
-            content, damaged files); nothing was imported.
+            content, damaged files, a file contradicting the SHA-256 its message records);
+            nothing was imported.
         StateConflict: objects of the message were imported before.
         UnsafeContent: a primary file over the limits.
     """
