@@ -199,27 +199,68 @@ def fmt_size(size: int) -> str:
 # -- the one error handler ---------------------------------------------------------------
 
 
-def _report(ctx: click.Context, exc: BaseException, message: str, code: int) -> NoReturn:
+def _wants_json(ctx: click.Context) -> bool:
+    """True if this invocation asked for JSON (``--json``, global or on the command)."""
     app = ctx.find_object(App)
-    if app is not None and app.debug:
+    if app is not None:
+        return app.json
+    return bool(ctx.find_root().params.get("as_json"))  # parsed, before the group callback
+
+
+def _report(ctx: click.Context, exc: BaseException, message: str, code: int, *,
+            kind: str | None = None) -> NoReturn:
+    """Print the error on stderr (text, or one JSON object with ``--json``) and exit."""
+    if _debug(ctx):
         click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-    click.echo(f"Error: {message}", err=True)
+    if _wants_json(ctx):
+        error = {"type": kind or type(exc).__name__, "message": message, "exit_code": code}
+        click.echo(_dumps({"error": error}, indent=None), err=True)
+    else:
+        click.echo(f"Error: {message}", err=True)
     ctx.exit(code)
 
 
+def _click_kind(exc: click.ClickException) -> str:
+    """The ``type`` a click error has in JSON: ``UsageError`` for every kind of bad usage."""
+    return "UsageError" if isinstance(exc, click.UsageError) else type(exc).__name__
+
+
 class EakteGroup(click.Group):
-    """A click group that maps every eakte error to ``Error: <message>`` and its exit code.
+    """A click group that maps every error to ``Error: <message>`` and its exit code.
 
     This is the only place in eakte that catches ``Exception``; tracebacks are printed only
-    with ``--debug``. Click's own exceptions (usage errors, exit, abort) pass through.
+    with ``--debug``. With ``--json`` every failure, click's usage errors included, is one
+    JSON object on stderr instead: ``{"error": {"type": "NotFoundError", "message": "…",
+    "exit_code": 3}}``; the exit codes are the same. Without ``--json`` click's own
+    exceptions (usage errors, exit, abort) are shown by click as usual.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the global options; a usage error there is JSON when ``--json`` was given."""
+        given = list(args)  # the parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            options = given[:given.index("--")] if "--" in given else given
+            if "--json" in options:  # the parse failed, so the flag is all there is to go by
+                ctx.params["as_json"] = True
+                _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc))
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command line and translate errors into messages and exit codes."""
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.exceptions.Exit:
             raise
+        except click.ClickException as exc:
+            if not _wants_json(ctx):
+                raise
+            _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc))
+        except click.Abort as exc:
+            if not _wants_json(ctx):
+                raise
+            _report(ctx, exc, "aborted", 1)
         except EakteError as exc:
             _report(ctx, exc, str(exc), exc.exit_code)
         except Exception as exc:  # the CLI edge: never a bare traceback for users
@@ -230,4 +271,3 @@ class EakteGroup(click.Group):
 def _debug(ctx: click.Context) -> bool:
     app = ctx.find_object(App)
     return bool(app and app.debug)
-
