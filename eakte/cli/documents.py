@@ -25,6 +25,7 @@ from rich.tree import Tree
 
 from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
 from eakte.cli._views import akte_view, document_summary, document_view
+from eakte.errors import StateConflict
 from eakte.ingest.source import expand_paths
 from eakte.types import DocumentKind
 
@@ -220,11 +221,32 @@ def _output_error(out: str, exc: OSError) -> click.FileError:
     return click.FileError(out, hint=exc.strerror or str(exc))
 
 
+def _exists_error(out: Path) -> StateConflict:
+    return StateConflict(f"{str(out)!r} exists already; choose another file, or pass --force "
+                         "to overwrite it")
+
+
+def _publish(tmp: Path, out: Path, *, force: bool) -> None:
+    """Give the finished temporary file its name; without ``force`` never replace a file."""
+    if force:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)  # atomic and fails if ``out`` exists, even if it appeared just now
+    except FileExistsError:
+        raise _exists_error(out) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if out.exists() or out.is_symlink():
+            raise _exists_error(out) from None
+        os.replace(tmp, out)
+
+
 @contextlib.contextmanager
-def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
+def _atomic_output(out: Path, *, force: bool) -> Iterator[IO[bytes]]:
     """Yield a temporary file next to ``out``; on success fsync it and rename it to ``out``.
 
-    On any error the temporary file is removed and ``out`` is left as it was.
+    On any error the temporary file is removed and ``out`` is left as it was. An existing
+    ``out`` is replaced only with ``force`` (else :class:`StateConflict`).
     """
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -243,11 +265,11 @@ def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
         os.umask(umask)
         try:
             os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
+            _publish(tmp, out, force=force)
         except OSError as exc:
             raise _output_error(str(out), exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)  # gone after a successful replace
+        tmp.unlink(missing_ok=True)  # gone after a successful replace; a link keeps ``out``
 
 
 def _copy(src: IO[bytes], dst: IO[bytes], out: str) -> int:
@@ -270,15 +292,19 @@ def _copy(src: IO[bytes], dst: IO[bytes], out: str) -> int:
               help="A further rendition of the version, e.g. 'pdf' (default: the original).")
 @click.option("-o", "--output", "output", required=True, metavar="OUT",
               help="File to write (atomically: temporary file + rename); '-' for stdout.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @json_option
 @pass_app
 def get(app: App, document_id: int, number: int | None, rendition: str | None,
-        output: str) -> None:
+        output: str, force: bool) -> None:
     """Write a version's exact bytes to a file.
 
     Reads a version (or rendition) of document DOCUMENT_ID and writes it to OUT. The read
-    is recorded in the audit log.
+    is recorded in the audit log. An existing OUT is refused (exit 7) unless --force is
+    given; OUT appears only complete, so a failed read never leaves a partial file.
     """
+    if output != "-" and not force and (Path(output).exists() or Path(output).is_symlink()):
+        raise _exists_error(Path(output))  # before reading: a refusal reads nothing
     with app.session() as s:
         document = s.get_document(document_id)
         ver = s.get_version(document, number)
@@ -287,7 +313,7 @@ def get(app: App, document_id: int, number: int | None, rendition: str | None,
                 with click.open_file("-", "wb") as sink:
                     _copy(src, sink, "<stdout>")
                 return
-            with _atomic_output(Path(output)) as fh:
+            with _atomic_output(Path(output), force=force) as fh:
                 written = _copy(src, fh, output)
     what = f"rendition {rendition!r} of " if rendition else ""
     if app.json:
