@@ -412,6 +412,29 @@ def test_versions_are_numbered_and_exact(store: eakte.Store, make_akte) -> None:
     assert [e.details["version"] for e in added] == [2, 3, 4, 5]
 
 
+def test_a_version_identical_to_the_newest_adds_nothing(store: eakte.Store,
+                                                        make_akte) -> None:
+    akte = make_akte(store)
+    with store.session() as s:
+        doc = s.file_document(akte, b"Bescheid", filename="bescheid.txt")
+        first = s.get_version(doc)
+    with store.session() as s:
+        doc = s.get_document(doc.id)
+        same = s.add_version(doc, b"Bescheid", filename="kopie.txt", comment="nochmal")
+        assert (same.id, same.number, same.filename, same.comment) == (
+            first.id, 1, "bescheid.txt", None)
+        assert doc.version_count == 1
+    assert events(store, "version.add") == []
+    with store.session() as s:
+        doc = s.get_document(doc.id)
+        assert s.add_version(doc, b"Bescheid, berichtigt").number == 2
+        assert s.add_version(doc, b"Bescheid").number == 3  # an older content is new again
+        forced = s.add_version(doc, b"Bescheid", allow_identical=True, comment="bewusst")
+        assert forced.number == 4 and forced.comment == "bewusst"
+        assert [v.sha256 for v in s.versions(doc)][2:] == [first.sha256, first.sha256]
+    assert [e.details["version"] for e in events(store, "version.add")] == [2, 3, 4]
+
+
 def test_same_content_twice_shares_one_blob(mem_store: eakte.Store, make_akte) -> None:
     akte = make_akte(mem_store)
     with mem_store.session() as s:

@@ -101,19 +101,27 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
 @click.argument("document_id", type=int)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--comment", metavar="C", help="A note on the new version, e.g. what changed.")
+@click.option("--allow-identical", is_flag=True,
+              help="Add the version even if its content equals the newest version's.")
 @json_option
 @pass_app
-def version(app: App, document_id: int, path: Path, comment: str | None) -> None:
+def version(app: App, document_id: int, path: Path, comment: str | None,
+            allow_identical: bool) -> None:
     """Add a new version to a document.
 
-    The file PATH becomes the next version of document DOCUMENT_ID.
+    The file PATH becomes the next version of document DOCUMENT_ID. A file with the same
+    content (SHA-256) as the newest version adds nothing and says so (exit 0;
+    JSON "unchanged": true); --allow-identical adds it anyway.
     """
     with app.session() as s:
         document = s.get_document(document_id)
-        new = s.add_version(document, path, comment=comment)
+        before = document.version_count
+        new = s.add_version(document, path, comment=comment, allow_identical=allow_identical)
+    unchanged = new.number <= before
     view = {
         "document_id": document.id,
         "version": new.number,
+        "unchanged": unchanged,
         "sha256": new.sha256,
         "size": new.size,
         "mime": new.mime,
@@ -123,6 +131,11 @@ def version(app: App, document_id: int, path: Path, comment: str | None) -> None
     }
     if app.json:
         emit_json(view)
+        return
+    if unchanged:
+        click.echo(f"Document {document.id} unchanged: {path.name} has the content of version "
+                   f"{new.number} (sha256 {new.sha256}); nothing added "
+                   "(--allow-identical adds it anyway)")
         return
     click.echo(f"Document {document.id} version {new.number}: {new.filename}, "
                f"{fmt_size(new.size)}, {new.mime}, sha256 {new.sha256}")

@@ -313,3 +313,28 @@ def test_failed_read_leaves_no_file(ok, run, akte, store, tmp_path):
     out.write_bytes(b"alt\n")
     assert run("get", str(doc["id"]), "-o", str(out), "--force").exit_code == 5
     assert out.read_bytes() == b"alt\n" and [p.name for p in out.parent.iterdir()] == ["a.txt"]
+
+
+def test_version_with_identical_content_adds_nothing(ok, akte, tmp_path):
+    (tmp_path / "antrag.txt").write_bytes(b"Antrag auf Baugenehmigung\n")
+    (tmp_path / "kopie.txt").write_bytes(b"Antrag auf Baugenehmigung\n")
+    (tmp_path / "neu.txt").write_bytes(b"Antrag auf Baugenehmigung, berichtigt\n")
+    ok("add", akte, str(tmp_path / "antrag.txt"))
+    same = ok("version", "1", str(tmp_path / "kopie.txt"), "--comment", "nochmal")
+    assert "unchanged" in same.stdout and "version 1" in same.stdout
+    view = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--json").stdout)
+    assert view["unchanged"] is True and view["version"] == 1
+    assert view["filename"] == "antrag.txt" and view["comment"] is None
+    assert [v["number"] for v in json.loads(ok("show", "1", "--json").stdout)["versions"]] == [1]
+    actions = [e["action"] for e in json.loads(ok("audit", "--json").stdout)]
+    assert "version.add" not in actions
+
+    changed = json.loads(ok("version", "1", str(tmp_path / "neu.txt"), "--json").stdout)
+    assert changed["unchanged"] is False and changed["version"] == 2
+    back = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--json").stdout)
+    assert back["unchanged"] is False and back["version"] == 3  # back to the first content
+    forced = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--allow-identical",
+                           "--json").stdout)
+    assert forced["unchanged"] is False and forced["version"] == 4
+    versions = json.loads(ok("show", "1", "--json").stdout)["versions"]
+    assert versions[2]["sha256"] == versions[3]["sha256"] == versions[0]["sha256"]
