@@ -10,7 +10,7 @@ from rich.table import Table
 
 from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
 from eakte.cli._views import akte_summary, plan_unit_view
-from eakte.types import Confidentiality, DisposalDecision
+from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 
 __all__ = ["akte", "close", "init", "plan", "reopen"]
 
@@ -195,12 +195,19 @@ def akte_create(app: App, kennzeichen: str, title: str, external_ids: list[tuple
 
 @akte.command("list")
 @click.option("--kennzeichen", help="Only Akten of this Aktenplan unit.")
+@click.option("--query", "-q", metavar="TEXT",
+              help="Only Akten whose title, Aktenzeichen or external id (SYSTEM:ID) "
+                   "contains TEXT, ignoring case.")
+@click.option("--status", type=click.Choice([s.value for s in AkteStatus]),
+              help="Only open or only closed (z.d.A.) Akten.")
 @json_option
 @pass_app
-def akte_list(app: App, kennzeichen: str | None) -> None:
-    """List Akten ordered by Aktenzeichen."""
+def akte_list(app: App, kennzeichen: str | None, query: str | None,
+              status: str | None) -> None:
+    """List the Akten you may read, ordered by Aktenzeichen."""
     with app.session() as s:
-        views = [akte_summary(a, a.unit.kennzeichen) for a in s.list_akten(kennzeichen=kennzeichen)]
+        found = s.list_akten(kennzeichen=kennzeichen, query=query, status=status)
+        views = [akte_summary(a, a.unit.kennzeichen) for a in found]
     if app.json:
         emit_json(views)
         return
