@@ -120,7 +120,7 @@ def retention(app: App, aktenzeichen: str, years: int | None) -> None:
 
 @click.group()
 def disposal() -> None:
-    """Aussonderung: Akten due for disposal, their status, and destruction after V."""
+    """Aussonderung: Akten due for disposal, their status, appraisal, destruction after V."""
 
 
 @disposal.command("due")
@@ -180,6 +180,47 @@ def disposal_status(app: App, aktenzeichen: str) -> None:
             rows.append((key.replace("_", " "), view[key]))
     for key, value in rows:
         click.echo(f"{key + ':':<18}{value}")
+
+
+@disposal.command("appraise")
+@click.argument("aktenzeichen")
+@click.argument("decision", required=False, metavar="[A|V]",
+                type=click.Choice(["A", "V"], case_sensitive=False))
+@click.option("--default", "by_default", is_flag=True,
+              help="Appraise by the Aktenplan unit's default decision (two-stage procedure) "
+                   "instead of giving A or V.")
+@click.option("--reason", metavar="TEXT",
+              help="A note for the audit log, e.g. the archive's letter and its date.")
+@json_option
+@pass_app
+def disposal_appraise(app: App, aktenzeichen: str, decision: str | None, by_default: bool,
+                      reason: str | None) -> None:
+    """Record the appraisal of the Akte AKTENZEICHEN: A (archive) or V (destroy).
+
+    A or V records the archive's appraisal received on paper, for an Akte offered to the
+    archive or due for disposal. --default appraises it by its Aktenplan unit's decision
+    (two-stage procedure; the unit must say A or V). Either is audited; then an Akte
+    appraised V can be destroyed ('eakte disposal destroy'), an A Akte is transferred
+    ('eakte export xdomea --message 0503'). Appraisals in a 0502 message are imported with
+    'eakte import xdomea'.
+    """
+    if (decision is None) == (not by_default):
+        raise click.UsageError("give the decision A or V, or --default, but not both")
+    with app.session() as s:
+        akte = s.get_akte(aktenzeichen)
+        if by_default:
+            status = s.appraise_by_default(akte, reason=reason)
+        else:
+            assert decision is not None
+            status = s.record_appraisal(akte, decision.upper(), reason=reason, on_paper=True)
+    if app.json:
+        emit_json(status.as_dict())
+        return
+    meaning = {"A": "archive", "V": "destroy"}[str(status.decision)]
+    how = "by the Aktenplan default" if by_default else "as received on paper"
+    nxt = ("destroy it with 'eakte disposal destroy'" if meaning == "destroy"
+           else "transfer it with 'eakte export xdomea --message 0503'")
+    click.echo(f"Appraised {aktenzeichen} {status.decision} ({meaning}) {how}; {nxt}")
 
 
 @disposal.command("destroy")
