@@ -24,6 +24,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 from eakte.cli._views import akte_view, document_summary, document_view
 from eakte.errors import StateConflict
 from eakte.ingest.source import expand_paths
@@ -188,16 +189,17 @@ def _document_table(view: dict[str, Any]) -> Group:
         ("Created", f"{fmt_time(view['created_at'])} by {view['created_by']}"),
         ("Metadata", view["metadata"]),
     ])
-    versions = Table("No.", "File", "Size", "MIME", "SHA-256", "Created", "By", "Comment",
-                     title="Versions")
+    versions = Table(id_col("No.", justify="right"), text_col("File / MIME"),
+                     id_col("Size", justify="right"), id_col("SHA-256"),
+                     id_col("Created (UTC) / by"), text_col("Comment"), title="Versions")
     for v in view["versions"]:
-        versions.add_row(str(v["number"]), v["filename"], fmt_size(v["size"]), v["mime"],
-                         v["sha256"][:12] + "…", fmt_time(v["created_at"]), v["created_by"],
+        versions.add_row(str(v["number"]), f"{v['filename']}\n{v['mime']}", fmt_size(v["size"]),
+                         v["sha256"][:12] + "…", f"{fmt_utc(v['created_at'])}\n{v['created_by']}",
                          v["comment"] or "")
         for r in v["renditions"]:
-            versions.add_row("", f"↳ {r['kind']}: {r['filename']}", fmt_size(r["size"]),
-                             r["mime"], r["sha256"][:12] + "…", fmt_time(r["created_at"]),
-                             r["created_by"], "rendition")
+            versions.add_row("", f"↳ {r['kind']}: {r['filename']}\n{r['mime']}",
+                             fmt_size(r["size"]), r["sha256"][:12] + "…",
+                             f"{fmt_utc(r['created_at'])}\n{r['created_by']}", "rendition")
     return Group(head, versions)
 
 

@@ -9,7 +9,8 @@ import click
 from rich.table import Table
 
 from eakte._disposal import hold_view
-from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
+from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 
 __all__ = ["disposal", "hold", "retention"]
 
@@ -71,12 +72,14 @@ def hold_list(app: App, aktenzeichen: str) -> None:
     if app.json:
         emit_json(views)
         return
-    table = Table("Id", "Active", "Reason", "Set", "By", "Released", "Release reason",
+    table = Table(id_col("Id", justify="right"), text_col("Reason"), id_col("Set (UTC) / by"),
+                  id_col("Released (UTC) / by"), text_col("Release reason"),
                   title=f"Legal holds of {aktenzeichen}")
     for v in views:
-        table.add_row(str(v["id"]), "yes" if v["active"] else "no", v["reason"],
-                      v["set_at"][:19], v["set_by"], (v["released_at"] or "-")[:19],
-                      v["release_reason"] or "-")
+        released = (f"{fmt_utc(v['released_at'])}\n{v['released_by']}" if v["released_at"]
+                    else "active")
+        table.add_row(str(v["id"]), v["reason"], f"{fmt_utc(v['set_at'])}\n{v['set_by']}",
+                      released, v["release_reason"] or "-")
     app.out.print(table)
 
 
@@ -140,12 +143,14 @@ def disposal_due(app: App, as_of: datetime | None) -> None:
     if app.json:
         emit_json(views)
         return
-    table = Table("Aktenzeichen", "Title", "Closed", "Retention", "Due since", "Decision",
-                  "State", title=f"{len(views)} Akten due for disposal")
+    table = Table(id_col("Aktenzeichen"), text_col("Title"), id_col("Due since"), id_col("Default"),
+                  id_col("State"), title=f"{len(views)} Akten due for disposal",
+                  caption="Default: the Aktenplan's decision (A archive, V destroy, "
+                          "B archive appraises)")
     for d in due:
-        table.add_row(d.aktenzeichen, d.title, fmt_time(d.closed_at)[:10],
-                      f"{d.retention_years} y", d.due_since.isoformat(), d.decision.value,
-                      d.state.value)
+        state = d.state.value + (f" {d.appraised.value}" if d.appraised else "")
+        table.add_row(d.aktenzeichen, d.title, d.due_since.isoformat(), d.decision.value,
+                      state)
     app.out.print(table)
 
 

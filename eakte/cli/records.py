@@ -8,7 +8,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
+from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 from eakte.cli._views import akte_summary, plan_unit_view
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 
@@ -137,7 +138,8 @@ def plan_list(app: App) -> None:
             seen += 1
         return seen
 
-    table = Table("Kennzeichen", "Title", "Retention", "Disposal", title="Aktenplan")
+    table = Table(id_col("Kennzeichen"), text_col("Title"), id_col("Retention"), id_col("Disposal"),
+                  title="Aktenplan")
     for v in views:
         retention = "unlimited" if v["retention_years"] is None else f"{v['retention_years']} y"
         indent = "  " * depth(v["kennzeichen"])
@@ -211,10 +213,11 @@ def akte_list(app: App, kennzeichen: str | None, query: str | None,
     if app.json:
         emit_json(views)
         return
-    table = Table("Aktenzeichen", "Title", "Status", "Created", title=f"{len(views)} Akten")
+    table = Table(id_col("Aktenzeichen"), text_col("Title"), id_col("Status"),
+                  id_col("Created (UTC)"), title=f"{len(views)} Akten")
     for v in views:
         status = "z.d.A." if v["status"] == "closed" else v["status"]
-        table.add_row(v["aktenzeichen"], v["title"], status, fmt_time(v["created_at"]))
+        table.add_row(v["aktenzeichen"], v["title"], status, fmt_utc(v["created_at"]))
     app.out.print(table)
 
 
