@@ -199,20 +199,31 @@ def fmt_size(size: int) -> str:
 # -- the one error handler ---------------------------------------------------------------
 
 
-def _wants_json(ctx: click.Context) -> bool:
-    """True if this invocation asked for JSON (``--json``, global or on the command)."""
+_ARGS_KEY = "eakte.args"
+
+
+def _wants_json(ctx: click.Context, *, unparsed: bool = False) -> bool:
+    """True if this invocation asked for JSON (``--json``, global or on the command).
+
+    With ``unparsed`` (a usage error: parsing stopped, maybe before ``--json`` was seen)
+    a ``--json`` anywhere on the command line before ``--`` counts.
+    """
     app = ctx.find_object(App)
-    if app is not None:
-        return app.json
-    return bool(ctx.find_root().params.get("as_json"))  # parsed, before the group callback
+    root = ctx.find_root()
+    if (app is not None and app.json) or root.params.get("as_json"):
+        return True
+    if not unparsed:
+        return False
+    args: list[str] = root.meta.get(_ARGS_KEY, [])
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
 
 
 def _report(ctx: click.Context, exc: BaseException, message: str, code: int, *,
-            kind: str | None = None) -> NoReturn:
+            kind: str | None = None, as_json: bool | None = None) -> NoReturn:
     """Print the error on stderr (text, or one JSON object with ``--json``) and exit."""
     if _debug(ctx):
         click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-    if _wants_json(ctx):
+    if _wants_json(ctx) if as_json is None else as_json:
         error = {"type": kind or type(exc).__name__, "message": message, "exit_code": code}
         click.echo(_dumps({"error": error}, indent=None), err=True)
     else:
@@ -237,14 +248,13 @@ class EakteGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse the global options; a usage error there is JSON when ``--json`` was given."""
-        given = list(args)  # the parser consumes the list it is given
+        ctx.meta[_ARGS_KEY] = list(args)  # the parser consumes the list it is given
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            options = given[:given.index("--")] if "--" in given else given
-            if "--json" in options:  # the parse failed, so the flag is all there is to go by
-                ctx.params["as_json"] = True
-                _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc))
+            if _wants_json(ctx, unparsed=True):
+                _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc),
+                        as_json=True)
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -254,9 +264,10 @@ class EakteGroup(click.Group):
         except click.exceptions.Exit:
             raise
         except click.ClickException as exc:
-            if not _wants_json(ctx):
+            if not _wants_json(ctx, unparsed=isinstance(exc, click.UsageError)):
                 raise
-            _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc))
+            _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc),
+                    as_json=True)
         except click.Abort as exc:
             if not _wants_json(ctx):
                 raise

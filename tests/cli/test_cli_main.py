@@ -151,6 +151,8 @@ def test_json_errors_are_one_object_on_stderr(ok, run, akte, monkeypatch):
         (("--json", "frobnicate"), "UsageError", 2, "No such command 'frobnicate'"),
         (("--json", "disposal", "frobnicate"), "UsageError", 2, "No such command"),
         (("--json", "--bogus"), "UsageError", 2, "No such option '--bogus'"),
+        (("get", "1", "--bogus", "--json"), "UsageError", 2, "No such option '--bogus'"),
+        (("akte", "list", "--status", "zu", "--json"), "UsageError", 2, "'zu' is not one"),
         (("--json",), "UsageError", 2, "Missing command"),
         (("--json", "retention", akte, "ewig"), "UsageError", 2, "ewig"),
         (("--json", "disposal", "destroy", akte), "Abort", 1, "aborted"),
@@ -189,3 +191,7 @@ def test_errors_without_json_stay_text(run, akte):
     usage = run("get", "1")
     assert usage.exit_code == 2 and usage.stderr.startswith("Usage: ")
     assert "Error: Missing option '-o'" in usage.stderr
+    titled = run("akte", "create", "630.10", "--", "--json")  # a title, not the option
+    assert titled.exit_code == 0 and titled.stdout.startswith("630.10-")
+    missing = run("akte", "create", "--", "--json")
+    assert missing.exit_code == 2 and missing.stderr.startswith("Usage: ")
