@@ -157,6 +157,10 @@ def test_disposal_with_a_paper_appraisal_from_the_command_line(ok, run, store, t
     assert run("disposal", "appraise", az, "B").exit_code == 2
     assert run("disposal", "appraise", az, "V", "--reason", " ").exit_code == 6
 
+    ok("user", "add", "leser")
+    ok("grant", "leser", "reader", az)
+    denied = run("--user", "leser", "disposal", "appraise", az, "V")
+    assert denied.exit_code == 4  # appraising needs the manager role
     letter = "Schreiben des Landesarchivs vom 2. März 2026, Az. LA-7/26"
     appraised = json.loads(ok("disposal", "appraise", az, "v", "--reason", letter,
                               "--json").stdout)
