@@ -205,7 +205,8 @@ def describe(status: DisposalStatus) -> str:
                 "period must expire first")
     if state == DisposalState.DUE:
         return ("is due but has not been offered to the archive; mark it offered (0501) "
-                "first, or appraise it by the Aktenplan default (two-stage procedure)")
+                "first, appraise it by the Aktenplan default (two-stage procedure), or "
+                "record the archive's appraisal received on paper")
     assert d is not None
     if state == DisposalState.OFFERED:
         return (f"was offered to the archive on {_day(d.offered_at)} and awaits its "

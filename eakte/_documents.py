@@ -252,11 +252,18 @@ class DocumentsMixin(UnitOfWork):
         *,
         filename: str | None = None,
         comment: str | None = None,
+        allow_identical: bool = False,
     ) -> Version:
         """Add a new immutable version to a document.
 
         The number comes from the document's counter, locked in this transaction, so
         concurrent writers get distinct consecutive numbers.
+
+        Content identical to the newest version's (the same SHA-256) adds nothing: the
+        newest version is returned unchanged (its ``number`` is then not above the
+        document's version count before the call), and ``filename`` and ``comment`` are not
+        recorded. ``allow_identical=True`` adds such a version anyway. Content equal to an
+        older version is a new version (a return to an earlier state).
 
         Raises:
             StateConflict: the document's Akte or Vorgang is closed, or the Akte was disposed.
@@ -270,6 +277,13 @@ class DocumentsMixin(UnitOfWork):
         self._require_open(akte, document.vorgang_id)
         comment = clean_note(comment, "comment")
         sha, size, mime, fname, mime_notes = self._store_content(source, filename)
+        if not allow_identical:
+            self._lock_document(document)  # concurrent writers compare with the final newest
+            newest = self._orm.scalars(select(Version).where(
+                Version.document_id == document.id,
+                Version.number == document.version_count)).first()
+            if newest is not None and newest.sha256 == sha:
+                return newest
         now = self._now()
         self._flush()
         number = self._orm.execute(

@@ -29,6 +29,11 @@ __all__ = ["LifecycleMixin"]
 _Context = tuple[Akte, AkteDisposal | None, list[LegalHold]]
 
 
+def _reason(reason: str | None) -> str | None:
+    """Check the optional reason of an appraisal (audited)."""
+    return clean_text(reason, "appraisal reason", max_len=2000) if reason is not None else None
+
+
 class LifecycleMixin(UnitOfWork):
     """Closing Vorgänge, retention periods, legal holds and the Aussonderung state machine.
 
@@ -388,17 +393,25 @@ class LifecycleMixin(UnitOfWork):
         return [checked[a.id] for a in items]
 
     def record_appraisal(self, akte: Akte, decision: DisposalDecision | str, *,
-                         message_id: str | None = None) -> DisposalStatus:
+                         message_id: str | None = None, reason: str | None = None,
+                         on_paper: bool = False) -> DisposalStatus:
         """Record the archive's appraisal of an offered Akte (xdomea 0502 received).
 
+        An appraisal that arrives on paper (a letter of the archive instead of a 0502) is
+        recorded with ``on_paper=True``; its offer may have been on paper as well, so the
+        Akte may then also be due without an offer recorded in eakte.
+
         Args:
-            akte: an offered Akte.
+            akte: an offered Akte (with ``on_paper``: an offered or due one).
             decision: A (the archive takes it) or V (destroy); B is no final decision.
             message_id: the ProzessID of the 0502 message.
+            reason: a note for the audit log, e.g. the archive's letter and its date.
+            on_paper: the appraisal came outside xdomea; recorded as such in the audit log.
 
         Raises:
-            InvalidInput: the decision is not A or V, or the message id is empty.
-            StateConflict: the Akte was not offered, or was appraised already.
+            InvalidInput: the decision is not A or V, or the message id or reason is empty.
+            StateConflict: the Akte was not offered (not due either, with ``on_paper``),
+                or was appraised already.
         """
         try:
             final = DisposalDecision(decision)
@@ -409,19 +422,27 @@ class LifecycleMixin(UnitOfWork):
                                "(archive) or V (destroy)")
         msg = clean_text(message_id, "message id", max_len=200) if message_id is not None \
             else None
-        own, _ = self._step(akte, "record the appraisal of", [DisposalState.OFFERED],
-                            hold_blocks=False)
-        return self._appraise(own, final, "archive", msg)
+        note = _reason(reason)
+        allowed = [DisposalState.DUE, DisposalState.OFFERED] if on_paper \
+            else [DisposalState.OFFERED]
+        own, _ = self._step(akte, "record the appraisal of", allowed, hold_blocks=False)
+        return self._appraise(own, final, "archive", msg, reason=note, on_paper=on_paper)
 
-    def appraise_by_default(self, akte: Akte) -> DisposalStatus:
+    def appraise_by_default(self, akte: Akte, *, reason: str | None = None) -> DisposalStatus:
         """Appraise a due or offered Akte by its Aktenplan unit's default (two-stage procedure).
 
         In the two-stage procedure the archive appraised the Aktenplan beforehand, so units
         marked A or V need no individual appraisal.
 
+        Args:
+            akte: a due or offered Akte.
+            reason: a note for the audit log.
+
         Raises:
+            InvalidInput: the reason is empty.
             StateConflict: the Akte is not due or offered, or its unit's default is B.
         """
+        note = _reason(reason)
         own, status = self._step(akte, "appraise", [DisposalState.DUE, DisposalState.OFFERED],
                                  hold_blocks=False)
         if status.default_decision == DisposalDecision.APPRAISE:
@@ -430,10 +451,11 @@ class LifecycleMixin(UnitOfWork):
                 f"cannot appraise Akte {own.aktenzeichen!r} by default: its Aktenplan unit "
                 f"{unit.kennzeichen} says B (the archive appraises); offer it (0501) and "
                 "record the archive's appraisal (0502)")
-        return self._appraise(own, status.default_decision, "aktenplan", None)
+        return self._appraise(own, status.default_decision, "aktenplan", None, reason=note)
 
     def _appraise(self, akte: Akte, decision: DisposalDecision, source: str,
-                  message_id: str | None) -> DisposalStatus:
+                  message_id: str | None, *, reason: str | None = None,
+                  on_paper: bool = False) -> DisposalStatus:
         disposal = self._orm.get(AkteDisposal, akte.id)
         if disposal is None:
             disposal = AkteDisposal(akte_id=akte.id, state=DisposalState.APPRAISED.value)
@@ -443,8 +465,13 @@ class LifecycleMixin(UnitOfWork):
         disposal.decision_source = source
         disposal.appraisal_message_id = message_id
         disposal.appraised_at = self._now()
+        extra: dict[str, object] = {}
+        if reason is not None:
+            extra["reason"] = reason
+        if on_paper:
+            extra["on_paper"] = True
         self._audit("disposal.appraised", "akte", akte, aktenzeichen=akte.aktenzeichen,
-                    decision=decision.value, source=source, message_id=message_id)
+                    decision=decision.value, source=source, message_id=message_id, **extra)
         self._flush()
         return self.disposal_status(akte)
 

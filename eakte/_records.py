@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from eakte._text_match import contains_text
 from eakte.access import Permission
 from eakte.aktenzeichen import validate_kennzeichen
 from eakte.errors import (
@@ -270,11 +271,39 @@ class RecordsMixin(UnitOfWork):
         ).all()
         return [f"{s}:{e}" for s, e in rows]
 
-    def list_akten(self, *, kennzeichen: str | None = None) -> list[Akte]:
-        """Return the Akten the principal may read, by Aktenzeichen, optionally of one unit."""
+    def list_akten(self, *, kennzeichen: str | None = None, query: str | None = None,
+                   status: AkteStatus | str | None = None) -> list[Akte]:
+        """Return the Akten the principal may read, ordered by Aktenzeichen.
+
+        Args:
+            kennzeichen: only Akten of this Aktenplan unit.
+            query: only Akten whose title, Aktenzeichen or an external id
+                (``system:id``) contains this text, ignoring case; ``%`` and ``_`` are
+                plain characters.
+            status: only open or only closed (z.d.A.) Akten.
+
+        Raises:
+            NotFoundError: the Aktenplan unit does not exist.
+            InvalidInput: an empty query or an unknown status.
+        """
         stmt = select(Akte).where(self.access.akte_filter()).order_by(Akte.aktenzeichen)
         if kennzeichen:
             stmt = stmt.where(Akte.unit_id == self.get_plan_unit(kennzeichen).id)
+        if status is not None:
+            try:
+                wanted = AkteStatus(status)
+            except ValueError as exc:
+                choices = ", ".join(s.value for s in AkteStatus)
+                raise InvalidInput(f"unknown Akte status {status!r}; use {choices}") from exc
+            stmt = stmt.where(Akte.status == wanted.value)
+        if query is not None:
+            text = clean_text(query, "query", max_len=500)
+            external = select(ExternalRef.object_id).where(
+                ExternalRef.object_type == "akte",
+                contains_text(ExternalRef.system + ":" + ExternalRef.external_id, text))
+            stmt = stmt.where(or_(contains_text(Akte.title, text),
+                                  contains_text(Akte.aktenzeichen, text),
+                                  Akte.id.in_(external)))
         return list(self._orm.scalars(stmt))
 
     def update_akte(self, akte: Akte, *, title: str | None = None,

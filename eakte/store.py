@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from eakte import _migrate, encryption
+from eakte._text_match import register_sqlite_functions
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
@@ -140,6 +141,7 @@ def _make_engine(url: str) -> tuple[Engine, Engine]:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA busy_timeout=60000")
                 cur.close()
+                register_sqlite_functions(dbapi_conn)
 
             @event.listens_for(engine, "begin")
             def _on_begin(conn: Any) -> None:

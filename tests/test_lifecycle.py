@@ -365,6 +365,34 @@ def test_two_stage_procedure_appraises_by_the_aktenplan_default(env: Env) -> Non
     assert [e.details["source"] for e in env.events("disposal.appraised")] == ["aktenplan"]
 
 
+def test_an_appraisal_on_paper_may_come_without_a_recorded_offer(env: Env) -> None:
+    due = env.akte("630.30", content=b"Abbruchgenehmigung")  # default B: the archive decides
+    retained = env.akte("630.10")
+    env.clock.advance(days=366 * 10 + 2)
+    with env.session() as s:
+        with pytest.raises(StateConflict, match="not been offered"):
+            s.record_appraisal(due, "V")  # a 0502 needs its 0501
+        with pytest.raises(StateConflict, match="retained until"):
+            s.record_appraisal(retained, "V", on_paper=True)
+        with pytest.raises(InvalidInput, match="reason"):
+            s.record_appraisal(due, "V", on_paper=True, reason="\x00")
+    with env.session() as s:
+        s.set_hold(due, "Prüfung")  # a hold does not stop recording the appraisal
+        status = s.record_appraisal(due, "V", on_paper=True, reason="Brief vom 2.3.")
+        assert (status.state, status.decision, status.decision_source) == (
+            DisposalState.APPRAISED, DisposalDecision.DESTROY, "archive")
+    with env.session() as s:
+        with pytest.raises(StateConflict, match="legal hold"):
+            s.destroy(due)
+        s.release_hold(due)
+        s.destroy(due)
+    [event] = env.events("disposal.appraised")
+    assert event.details == {"aktenzeichen": due.aktenzeichen,
+                             "decision": "V", "source": "archive", "message_id": None,
+                             "reason": "Brief vom 2.3.", "on_paper": True}
+    assert env.store.verify().ok
+
+
 def test_illegal_transitions_say_where_the_akte_stands(env: Env) -> None:
     open_akte = env.akte("630.50", close=False)
     retained = env.akte("630.10")

@@ -219,6 +219,42 @@ def test_external_ids(store: eakte.Store, make_akte) -> None:
     assert created[1].object_id == str(other.id)
 
 
+def test_list_akten_by_query_and_status(store: eakte.Store, make_akte) -> None:
+    mueller = make_akte(store, "Bauantrag Familie Müller, Lindenstraße 4",
+                        external_ids=[("bauportal", "BA-2026-17")])
+    rabatt = make_akte(store, "Rabatt 100% für Gebühren_2026", kennzeichen="630.20")
+    other = make_akte(store, "Garage Schmidt", external_ids=[("ozg", "X-9")])
+    with store.session() as s:
+        s.close_akte(other)
+        s.add_user("gast")
+        s.grant("gast", "reader", rabatt.aktenzeichen)
+
+    def found(user: str | None = None, **options: object) -> list[str]:
+        with store.session(user) as s:
+            return [a.title for a in s.list_akten(**options)]  # type: ignore[arg-type]
+
+    assert found(query="MÜLLER") == [mueller.title]  # Unicode letters fold on both databases
+    assert found(query="LINDENSTRAßE") == [mueller.title]
+    assert found(query=mueller.aktenzeichen.upper()) == [mueller.title]
+    assert found(query="630.20-") == [rabatt.title]
+    assert found(query="ba-2026") == [mueller.title]  # an external id
+    assert found(query="bauportal:BA") == [mueller.title]  # system:id
+    assert found(query="%") == [rabatt.title]  # wildcards are plain characters
+    assert found(query="_") == [rabatt.title]
+    assert found(query="0%") == [rabatt.title]
+    assert found(query="\\") == []
+    assert found(query="  garage ") == [other.title]
+    assert found(status="closed") == [other.title]
+    assert found(status=AkteStatus.OPEN) == [mueller.title, rabatt.title]
+    assert found(status="open", query="garage") == []
+    assert found(kennzeichen="630.10", query="a") == [mueller.title, other.title]
+    assert found("gast", query="a") == [rabatt.title]  # only what the user may read
+    assert found("gast", query="müller") == []
+    for bad in ({"query": "   "}, {"status": "z.d.A."}):
+        with store.session() as s, pytest.raises(InvalidInput):
+            s.list_akten(**bad)  # type: ignore[arg-type]
+
+
 def test_get_akte_unknown(store: eakte.Store, make_akte) -> None:
     make_akte(store)
     with store.session() as s:
@@ -410,6 +446,29 @@ def test_versions_are_numbered_and_exact(store: eakte.Store, make_akte) -> None:
             s.get_version(doc, 6)
     added = events(store, "version.add")
     assert [e.details["version"] for e in added] == [2, 3, 4, 5]
+
+
+def test_a_version_identical_to_the_newest_adds_nothing(store: eakte.Store,
+                                                        make_akte) -> None:
+    akte = make_akte(store)
+    with store.session() as s:
+        doc = s.file_document(akte, b"Bescheid", filename="bescheid.txt")
+        first = s.get_version(doc)
+    with store.session() as s:
+        doc = s.get_document(doc.id)
+        same = s.add_version(doc, b"Bescheid", filename="kopie.txt", comment="nochmal")
+        assert (same.id, same.number, same.filename, same.comment) == (
+            first.id, 1, "bescheid.txt", None)
+        assert doc.version_count == 1
+    assert events(store, "version.add") == []
+    with store.session() as s:
+        doc = s.get_document(doc.id)
+        assert s.add_version(doc, b"Bescheid, berichtigt").number == 2
+        assert s.add_version(doc, b"Bescheid").number == 3  # an older content is new again
+        forced = s.add_version(doc, b"Bescheid", allow_identical=True, comment="bewusst")
+        assert forced.number == 4 and forced.comment == "bewusst"
+        assert [v.sha256 for v in s.versions(doc)][2:] == [first.sha256, first.sha256]
+    assert [e.details["version"] for e in events(store, "version.add")] == [2, 3, 4]
 
 
 def test_same_content_twice_shares_one_blob(mem_store: eakte.Store, make_akte) -> None:

@@ -2,7 +2,8 @@
 
 Global options come before the command: ``eakte --store ./akten --user mueller add …``.
 ``--json`` (global or per command) prints JSON on stdout and nothing else there; progress
-and notes go to stderr.
+and notes go to stderr, and so does a failure, as one JSON object
+``{"error": {"type": …, "message": …, "exit_code": …}}``.
 
 Exit codes (each :class:`eakte.EakteError` subclass carries its ``exit_code``)::
 

@@ -199,27 +199,79 @@ def fmt_size(size: int) -> str:
 # -- the one error handler ---------------------------------------------------------------
 
 
-def _report(ctx: click.Context, exc: BaseException, message: str, code: int) -> NoReturn:
+_ARGS_KEY = "eakte.args"
+
+
+def _wants_json(ctx: click.Context, *, unparsed: bool = False) -> bool:
+    """True if this invocation asked for JSON (``--json``, global or on the command).
+
+    With ``unparsed`` (a usage error: parsing stopped, maybe before ``--json`` was seen)
+    a ``--json`` anywhere on the command line before ``--`` counts.
+    """
     app = ctx.find_object(App)
-    if app is not None and app.debug:
+    root = ctx.find_root()
+    if (app is not None and app.json) or root.params.get("as_json"):
+        return True
+    if not unparsed:
+        return False
+    args: list[str] = root.meta.get(_ARGS_KEY, [])
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def _report(ctx: click.Context, exc: BaseException, message: str, code: int, *,
+            kind: str | None = None, as_json: bool | None = None) -> NoReturn:
+    """Print the error on stderr (text, or one JSON object with ``--json``) and exit."""
+    if _debug(ctx):
         click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-    click.echo(f"Error: {message}", err=True)
+    if _wants_json(ctx) if as_json is None else as_json:
+        error = {"type": kind or type(exc).__name__, "message": message, "exit_code": code}
+        click.echo(_dumps({"error": error}, indent=None), err=True)
+    else:
+        click.echo(f"Error: {message}", err=True)
     ctx.exit(code)
 
 
+def _click_kind(exc: click.ClickException) -> str:
+    """The ``type`` a click error has in JSON: ``UsageError`` for every kind of bad usage."""
+    return "UsageError" if isinstance(exc, click.UsageError) else type(exc).__name__
+
+
 class EakteGroup(click.Group):
-    """A click group that maps every eakte error to ``Error: <message>`` and its exit code.
+    """A click group that maps every error to ``Error: <message>`` and its exit code.
 
     This is the only place in eakte that catches ``Exception``; tracebacks are printed only
-    with ``--debug``. Click's own exceptions (usage errors, exit, abort) pass through.
+    with ``--debug``. With ``--json`` every failure, click's usage errors included, is one
+    JSON object on stderr instead: ``{"error": {"type": "NotFoundError", "message": "…",
+    "exit_code": 3}}``; the exit codes are the same. Without ``--json`` click's own
+    exceptions (usage errors, exit, abort) are shown by click as usual.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the global options; a usage error there is JSON when ``--json`` was given."""
+        ctx.meta[_ARGS_KEY] = list(args)  # the parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if _wants_json(ctx, unparsed=True):
+                _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc),
+                        as_json=True)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command line and translate errors into messages and exit codes."""
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.exceptions.Exit:
             raise
+        except click.ClickException as exc:
+            if not _wants_json(ctx, unparsed=isinstance(exc, click.UsageError)):
+                raise
+            _report(ctx, exc, exc.format_message(), exc.exit_code, kind=_click_kind(exc),
+                    as_json=True)
+        except click.Abort as exc:
+            if not _wants_json(ctx):
+                raise
+            _report(ctx, exc, "aborted", 1)
         except EakteError as exc:
             _report(ctx, exc, str(exc), exc.exit_code)
         except Exception as exc:  # the CLI edge: never a bare traceback for users
@@ -230,4 +282,3 @@ class EakteGroup(click.Group):
 def _debug(ctx: click.Context) -> bool:
     app = ctx.find_object(App)
     return bool(app and app.debug)
-

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from eakte._principals import STORE_TARGET, GrantInfo
 from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import id_col, text_col
 from eakte.cli._views import principal_view
 from eakte.types import Confidentiality, PrincipalKind, Role
 
@@ -68,7 +69,8 @@ def user_list(app: App) -> None:
     if app.json:
         emit_json([principal_view(p) for p in principals])
         return
-    table = Table("name", "kind", "org unit", "clearance", "admin", "active")
+    table = Table(text_col("name"), id_col("kind"), text_col("org unit"), id_col("clearance"),
+                  id_col("admin"), id_col("active"))
     for p in principals:
         table.add_row(p.name, p.kind, p.org_unit or "", p.clearance,
                       "yes" if p.is_admin else "", "yes" if p.active else "no")
@@ -165,7 +167,7 @@ def grants(app: App, principal: str | None) -> None:
     if app.json:
         emit_json([_grant_view(g) for g in items])
         return
-    table = Table("principal", "role", "target", "granted by")
+    table = Table(text_col("principal"), id_col("role"), id_col("target"), text_col("granted by"))
     for g in items:
         table.add_row(g.principal, g.role.value,
                       "whole store" if g.target_type == "store" else g.target, g.created_by)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from eakte.adapter import ADAPTERS, Adapter, AdapterParam, RunReport, run_once, watch
 from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import id_col, text_col
 from eakte.errors import AdapterError, EakteError
 
 __all__ = ["adapter", "adapters"]
@@ -39,9 +40,8 @@ def list_adapters(app: App) -> None:
     if not infos:
         click.echo("No adapters installed (entry-point group eakte.adapters).")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("name", "distribution", "version", "API", "summary / problem"):
-        table.add_column(column)
+    table = Table(id_col("name"), id_col("distribution"), id_col("version"), id_col("API"),
+                  text_col("summary / problem"), box=None, pad_edge=False)
     for info in infos:
         table.add_row(info.name, info.distribution or "-", info.version or "-",
                       str(info.api_version) if info.api_version is not None else "-",

@@ -24,7 +24,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 from eakte.cli._views import akte_view, document_summary, document_view
+from eakte.errors import StateConflict
 from eakte.ingest.source import expand_paths
 from eakte.types import DocumentKind
 
@@ -100,19 +102,27 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
 @click.argument("document_id", type=int)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--comment", metavar="C", help="A note on the new version, e.g. what changed.")
+@click.option("--allow-identical", is_flag=True,
+              help="Add the version even if its content equals the newest version's.")
 @json_option
 @pass_app
-def version(app: App, document_id: int, path: Path, comment: str | None) -> None:
+def version(app: App, document_id: int, path: Path, comment: str | None,
+            allow_identical: bool) -> None:
     """Add a new version to a document.
 
-    The file PATH becomes the next version of document DOCUMENT_ID.
+    The file PATH becomes the next version of document DOCUMENT_ID. A file with the same
+    content (SHA-256) as the newest version adds nothing and says so (exit 0;
+    JSON "unchanged": true); --allow-identical adds it anyway.
     """
     with app.session() as s:
         document = s.get_document(document_id)
-        new = s.add_version(document, path, comment=comment)
+        before = document.version_count
+        new = s.add_version(document, path, comment=comment, allow_identical=allow_identical)
+    unchanged = new.number <= before
     view = {
         "document_id": document.id,
         "version": new.number,
+        "unchanged": unchanged,
         "sha256": new.sha256,
         "size": new.size,
         "mime": new.mime,
@@ -122,6 +132,11 @@ def version(app: App, document_id: int, path: Path, comment: str | None) -> None
     }
     if app.json:
         emit_json(view)
+        return
+    if unchanged:
+        click.echo(f"Document {document.id} unchanged: {path.name} has the content of version "
+                   f"{new.number} (sha256 {new.sha256}); nothing added "
+                   "(--allow-identical adds it anyway)")
         return
     click.echo(f"Document {document.id} version {new.number}: {new.filename}, "
                f"{fmt_size(new.size)}, {new.mime}, sha256 {new.sha256}")
@@ -174,16 +189,17 @@ def _document_table(view: dict[str, Any]) -> Group:
         ("Created", f"{fmt_time(view['created_at'])} by {view['created_by']}"),
         ("Metadata", view["metadata"]),
     ])
-    versions = Table("No.", "File", "Size", "MIME", "SHA-256", "Created", "By", "Comment",
-                     title="Versions")
+    versions = Table(id_col("No.", justify="right"), text_col("File / MIME"),
+                     id_col("Size", justify="right"), id_col("SHA-256"),
+                     id_col("Created (UTC) / by"), text_col("Comment"), title="Versions")
     for v in view["versions"]:
-        versions.add_row(str(v["number"]), v["filename"], fmt_size(v["size"]), v["mime"],
-                         v["sha256"][:12] + "…", fmt_time(v["created_at"]), v["created_by"],
+        versions.add_row(str(v["number"]), f"{v['filename']}\n{v['mime']}", fmt_size(v["size"]),
+                         v["sha256"][:12] + "…", f"{fmt_utc(v['created_at'])}\n{v['created_by']}",
                          v["comment"] or "")
         for r in v["renditions"]:
-            versions.add_row("", f"↳ {r['kind']}: {r['filename']}", fmt_size(r["size"]),
-                             r["mime"], r["sha256"][:12] + "…", fmt_time(r["created_at"]),
-                             r["created_by"], "rendition")
+            versions.add_row("", f"↳ {r['kind']}: {r['filename']}\n{r['mime']}",
+                             fmt_size(r["size"]), r["sha256"][:12] + "…",
+                             f"{fmt_utc(r['created_at'])}\n{r['created_by']}", "rendition")
     return Group(head, versions)
 
 
@@ -220,11 +236,32 @@ def _output_error(out: str, exc: OSError) -> click.FileError:
     return click.FileError(out, hint=exc.strerror or str(exc))
 
 
+def _exists_error(out: Path) -> StateConflict:
+    return StateConflict(f"{str(out)!r} exists already; choose another file, or pass --force "
+                         "to overwrite it")
+
+
+def _publish(tmp: Path, out: Path, *, force: bool) -> None:
+    """Give the finished temporary file its name; without ``force`` never replace a file."""
+    if force:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)  # atomic and fails if ``out`` exists, even if it appeared just now
+    except FileExistsError:
+        raise _exists_error(out) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if out.exists() or out.is_symlink():
+            raise _exists_error(out) from None
+        os.replace(tmp, out)
+
+
 @contextlib.contextmanager
-def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
+def _atomic_output(out: Path, *, force: bool) -> Iterator[IO[bytes]]:
     """Yield a temporary file next to ``out``; on success fsync it and rename it to ``out``.
 
-    On any error the temporary file is removed and ``out`` is left as it was.
+    On any error the temporary file is removed and ``out`` is left as it was. An existing
+    ``out`` is replaced only with ``force`` (else :class:`StateConflict`).
     """
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -243,11 +280,11 @@ def _atomic_output(out: Path) -> Iterator[IO[bytes]]:
         os.umask(umask)
         try:
             os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
+            _publish(tmp, out, force=force)
         except OSError as exc:
             raise _output_error(str(out), exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)  # gone after a successful replace
+        tmp.unlink(missing_ok=True)  # gone after a successful replace; a link keeps ``out``
 
 
 def _copy(src: IO[bytes], dst: IO[bytes], out: str) -> int:
@@ -270,15 +307,19 @@ def _copy(src: IO[bytes], dst: IO[bytes], out: str) -> int:
               help="A further rendition of the version, e.g. 'pdf' (default: the original).")
 @click.option("-o", "--output", "output", required=True, metavar="OUT",
               help="File to write (atomically: temporary file + rename); '-' for stdout.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @json_option
 @pass_app
 def get(app: App, document_id: int, number: int | None, rendition: str | None,
-        output: str) -> None:
+        output: str, force: bool) -> None:
     """Write a version's exact bytes to a file.
 
     Reads a version (or rendition) of document DOCUMENT_ID and writes it to OUT. The read
-    is recorded in the audit log.
+    is recorded in the audit log. An existing OUT is refused (exit 7) unless --force is
+    given; OUT appears only complete, so a failed read never leaves a partial file.
     """
+    if output != "-" and not force and (Path(output).exists() or Path(output).is_symlink()):
+        raise _exists_error(Path(output))  # before reading: a refusal reads nothing
     with app.session() as s:
         document = s.get_document(document_id)
         ver = s.get_version(document, number)
@@ -287,7 +328,7 @@ def get(app: App, document_id: int, number: int | None, rendition: str | None,
                 with click.open_file("-", "wb") as sink:
                     _copy(src, sink, "<stdout>")
                 return
-            with _atomic_output(Path(output)) as fh:
+            with _atomic_output(Path(output), force=force) as fh:
                 written = _copy(src, fh, output)
     what = f"rendition {rendition!r} of " if rendition else ""
     if app.json:

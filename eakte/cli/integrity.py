@@ -9,7 +9,8 @@ import click
 from rich.table import Table
 
 from eakte.audit.checkpoint import Checkpoint, stored_checkpoints
-from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
+from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col
 from eakte.errors import IntegrityError, NotFoundError, StorageError
 from eakte.keys import KEY_ENV, generate_key_file, key_id
 from eakte.repair import DEFAULT_GRACE_SECONDS, RepairReport
@@ -114,11 +115,10 @@ def list_(app: App) -> None:
     if app.json:
         emit_json([{k: v for k, v in _view(cp).items() if k != "text"} for cp in cps])
         return
-    table = Table()
-    for column in ("events", "time", "key", "root"):
-        table.add_column(column)
+    table = Table(id_col("events", justify="right"), id_col("time (UTC)"), id_col("key"),
+                  id_col("root"))
     for cp in cps:
-        table.add_row(str(cp.size), fmt_time(cp.time), cp.key_id, cp.root[:16] + "…")
+        table.add_row(str(cp.size), fmt_utc(cp.time), cp.key_id, cp.root[:16] + "…")
     app.out.print(table)
 
 

@@ -9,7 +9,8 @@ import click
 from rich.table import Table
 
 from eakte._disposal import hold_view
-from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
+from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 
 __all__ = ["disposal", "hold", "retention"]
 
@@ -71,12 +72,14 @@ def hold_list(app: App, aktenzeichen: str) -> None:
     if app.json:
         emit_json(views)
         return
-    table = Table("Id", "Active", "Reason", "Set", "By", "Released", "Release reason",
+    table = Table(id_col("Id", justify="right"), text_col("Reason"), id_col("Set (UTC) / by"),
+                  id_col("Released (UTC) / by"), text_col("Release reason"),
                   title=f"Legal holds of {aktenzeichen}")
     for v in views:
-        table.add_row(str(v["id"]), "yes" if v["active"] else "no", v["reason"],
-                      v["set_at"][:19], v["set_by"], (v["released_at"] or "-")[:19],
-                      v["release_reason"] or "-")
+        released = (f"{fmt_utc(v['released_at'])}\n{v['released_by']}" if v["released_at"]
+                    else "active")
+        table.add_row(str(v["id"]), v["reason"], f"{fmt_utc(v['set_at'])}\n{v['set_by']}",
+                      released, v["release_reason"] or "-")
     app.out.print(table)
 
 
@@ -120,7 +123,7 @@ def retention(app: App, aktenzeichen: str, years: int | None) -> None:
 
 @click.group()
 def disposal() -> None:
-    """Aussonderung: Akten due for disposal, their status, and destruction after V."""
+    """Aussonderung: Akten due for disposal, their status, appraisal, destruction after V."""
 
 
 @disposal.command("due")
@@ -140,12 +143,14 @@ def disposal_due(app: App, as_of: datetime | None) -> None:
     if app.json:
         emit_json(views)
         return
-    table = Table("Aktenzeichen", "Title", "Closed", "Retention", "Due since", "Decision",
-                  "State", title=f"{len(views)} Akten due for disposal")
+    table = Table(id_col("Aktenzeichen"), text_col("Title"), id_col("Due since"), id_col("Default"),
+                  id_col("State"), title=f"{len(views)} Akten due for disposal",
+                  caption="Default: the Aktenplan's decision (A archive, V destroy, "
+                          "B archive appraises)")
     for d in due:
-        table.add_row(d.aktenzeichen, d.title, fmt_time(d.closed_at)[:10],
-                      f"{d.retention_years} y", d.due_since.isoformat(), d.decision.value,
-                      d.state.value)
+        state = d.state.value + (f" {d.appraised.value}" if d.appraised else "")
+        table.add_row(d.aktenzeichen, d.title, d.due_since.isoformat(), d.decision.value,
+                      state)
     app.out.print(table)
 
 
@@ -180,6 +185,47 @@ def disposal_status(app: App, aktenzeichen: str) -> None:
             rows.append((key.replace("_", " "), view[key]))
     for key, value in rows:
         click.echo(f"{key + ':':<18}{value}")
+
+
+@disposal.command("appraise")
+@click.argument("aktenzeichen")
+@click.argument("decision", required=False, metavar="[A|V]",
+                type=click.Choice(["A", "V"], case_sensitive=False))
+@click.option("--default", "by_default", is_flag=True,
+              help="Appraise by the Aktenplan unit's default decision (two-stage procedure) "
+                   "instead of giving A or V.")
+@click.option("--reason", metavar="TEXT",
+              help="A note for the audit log, e.g. the archive's letter and its date.")
+@json_option
+@pass_app
+def disposal_appraise(app: App, aktenzeichen: str, decision: str | None, by_default: bool,
+                      reason: str | None) -> None:
+    """Record the appraisal of the Akte AKTENZEICHEN: A (archive) or V (destroy).
+
+    A or V records the archive's appraisal received on paper, for an Akte offered to the
+    archive or due for disposal. --default appraises it by its Aktenplan unit's decision
+    (two-stage procedure; the unit must say A or V). Either is audited; then an Akte
+    appraised V can be destroyed ('eakte disposal destroy'), an A Akte is transferred
+    ('eakte export xdomea --message 0503'). Appraisals in a 0502 message are imported with
+    'eakte import xdomea'.
+    """
+    if (decision is None) == (not by_default):
+        raise click.UsageError("give the decision A or V, or --default, but not both")
+    with app.session() as s:
+        akte = s.get_akte(aktenzeichen)
+        if by_default:
+            status = s.appraise_by_default(akte, reason=reason)
+        else:
+            assert decision is not None
+            status = s.record_appraisal(akte, decision.upper(), reason=reason, on_paper=True)
+    if app.json:
+        emit_json(status.as_dict())
+        return
+    meaning = {"A": "archive", "V": "destroy"}[str(status.decision)]
+    how = "by the Aktenplan default" if by_default else "as received on paper"
+    nxt = ("destroy it with 'eakte disposal destroy'" if meaning == "destroy"
+           else "transfer it with 'eakte export xdomea --message 0503'")
+    click.echo(f"Appraised {aktenzeichen} {status.decision} ({meaning}) {how}; {nxt}")
 
 
 @disposal.command("destroy")

@@ -8,9 +8,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from eakte.cli._common import App, emit_json, fmt_time, json_option, pass_app
+from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import fmt_utc, id_col, text_col
 from eakte.cli._views import akte_summary, plan_unit_view
-from eakte.types import Confidentiality, DisposalDecision
+from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 
 __all__ = ["akte", "close", "init", "plan", "reopen"]
 
@@ -137,7 +138,8 @@ def plan_list(app: App) -> None:
             seen += 1
         return seen
 
-    table = Table("Kennzeichen", "Title", "Retention", "Disposal", title="Aktenplan")
+    table = Table(id_col("Kennzeichen"), text_col("Title"), id_col("Retention"), id_col("Disposal"),
+                  title="Aktenplan")
     for v in views:
         retention = "unlimited" if v["retention_years"] is None else f"{v['retention_years']} y"
         indent = "  " * depth(v["kennzeichen"])
@@ -195,19 +197,27 @@ def akte_create(app: App, kennzeichen: str, title: str, external_ids: list[tuple
 
 @akte.command("list")
 @click.option("--kennzeichen", help="Only Akten of this Aktenplan unit.")
+@click.option("--query", "-q", metavar="TEXT",
+              help="Only Akten whose title, Aktenzeichen or external id (SYSTEM:ID) "
+                   "contains TEXT, ignoring case.")
+@click.option("--status", type=click.Choice([s.value for s in AkteStatus]),
+              help="Only open or only closed (z.d.A.) Akten.")
 @json_option
 @pass_app
-def akte_list(app: App, kennzeichen: str | None) -> None:
-    """List Akten ordered by Aktenzeichen."""
+def akte_list(app: App, kennzeichen: str | None, query: str | None,
+              status: str | None) -> None:
+    """List the Akten you may read, ordered by Aktenzeichen."""
     with app.session() as s:
-        views = [akte_summary(a, a.unit.kennzeichen) for a in s.list_akten(kennzeichen=kennzeichen)]
+        found = s.list_akten(kennzeichen=kennzeichen, query=query, status=status)
+        views = [akte_summary(a, a.unit.kennzeichen) for a in found]
     if app.json:
         emit_json(views)
         return
-    table = Table("Aktenzeichen", "Title", "Status", "Created", title=f"{len(views)} Akten")
+    table = Table(id_col("Aktenzeichen"), text_col("Title"), id_col("Status"),
+                  id_col("Created (UTC)"), title=f"{len(views)} Akten")
     for v in views:
         status = "z.d.A." if v["status"] == "closed" else v["status"]
-        table.add_row(v["aktenzeichen"], v["title"], status, fmt_time(v["created_at"]))
+        table.add_row(v["aktenzeichen"], v["title"], status, fmt_utc(v["created_at"]))
     app.out.print(table)
 
 

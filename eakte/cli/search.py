@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.cli._tables import id_col, text_col
 from eakte.errors import SearchError
 
 __all__ = ["reindex", "search"]
@@ -49,9 +50,8 @@ def search(app: App, query: str, limit: int, aktenzeichen: str | None, order: st
         emit_json(hits)
         return
     app.note(f"{result.total} match(es); showing {len(hits)}")
-    table = Table(show_lines=False)
-    for column in ("id", "Aktenzeichen", "title", "score", "snippet"):
-        table.add_column(column, overflow="fold")
+    table = Table(id_col("id", justify="right"), id_col("Aktenzeichen"), text_col("title"),
+                  id_col("score", justify="right"), text_col("snippet"), show_lines=False)
     for hit in hits:
         table.add_row(str(hit["document_id"]), hit["aktenzeichen"], hit["title"],
                       f"{hit['score']:.2f}", hit["snippet"])

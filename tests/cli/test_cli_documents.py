@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 import eakte
 
@@ -254,3 +257,84 @@ def test_add_usage_errors(run, akte, tmp_path):
     assert both.exit_code == 2 and "--title" in both.stderr
     assert run("add", akte, str(tmp_path / "leer")).exit_code == 2
     assert run("show", "1", "--json").exit_code == 3  # nothing was filed
+
+
+def _reads(ok) -> int:
+    return [e["action"] for e in json.loads(ok("audit", "--json").stdout)].count("content.read")
+
+
+def test_get_refuses_to_overwrite_without_force(ok, run, akte, tmp_path):
+    (tmp_path / "bescheid.txt").write_bytes(b"Bescheid vom 3. Mai\n")
+    ok("add", akte, str(tmp_path / "bescheid.txt"))
+    out = tmp_path / "ziel.txt"
+    out.write_bytes(b"eigene Notizen, nicht ueberschreiben\n")
+    refused = run("get", "1", "-o", str(out))
+    assert refused.exit_code == 7
+    assert "exists already" in refused.stderr and "--force" in refused.stderr
+    assert out.read_bytes() == b"eigene Notizen, nicht ueberschreiben\n"
+    assert _reads(ok) == 0  # refused before anything was read
+    as_json = run("get", "1", "-o", str(out), "--json")
+    assert as_json.exit_code == 7
+    assert json.loads(as_json.stderr)["error"]["type"] == "StateConflict"
+    link = tmp_path / "link.txt"
+    link.symlink_to(tmp_path / "nirgends.txt")  # a dangling link counts as existing
+    assert run("get", "1", "-o", str(link)).exit_code == 7
+    assert link.is_symlink() and not (tmp_path / "nirgends.txt").exists()
+    ok("get", "1", "-o", str(out), "--force")
+    assert out.read_bytes() == b"Bescheid vom 3. Mai\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bescheid.txt", "link.txt", "store", "ziel.txt"]  # no temporary file left
+
+
+def test_get_never_replaces_a_file_that_appears_meanwhile(tmp_path):
+    from eakte.cli.documents import _atomic_output
+
+    out = tmp_path / "ziel.txt"
+    with pytest.raises(eakte.StateConflict, match="exists already"):
+        with _atomic_output(out, force=False) as fh:
+            fh.write(b"neuer Inhalt\n")
+            out.write_bytes(b"von einem anderen Programm\n")  # after the check, before rename
+    assert out.read_bytes() == b"von einem anderen Programm\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["ziel.txt"]
+
+
+def test_failed_read_leaves_no_file(ok, run, akte, store, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"Originaltext des Bescheids\n")
+    [doc] = json.loads(ok("add", akte, str(tmp_path / "a.txt"), "--json").stdout)
+    with eakte.open(store, create=False) as st:
+        path = st.blobs.path_for(doc["sha256"])
+    os.chmod(path, 0o644)
+    path.write_bytes(b"Originaltext des Bescheidz\n")  # damaged: same size, other hash
+    out = tmp_path / "out" / "a.txt"
+    out.parent.mkdir()
+    failed = run("get", str(doc["id"]), "-o", str(out))
+    assert failed.exit_code == 5 and doc["sha256"] in failed.stderr
+    assert list(out.parent.iterdir()) == []
+    out.write_bytes(b"alt\n")
+    assert run("get", str(doc["id"]), "-o", str(out), "--force").exit_code == 5
+    assert out.read_bytes() == b"alt\n" and [p.name for p in out.parent.iterdir()] == ["a.txt"]
+
+
+def test_version_with_identical_content_adds_nothing(ok, akte, tmp_path):
+    (tmp_path / "antrag.txt").write_bytes(b"Antrag auf Baugenehmigung\n")
+    (tmp_path / "kopie.txt").write_bytes(b"Antrag auf Baugenehmigung\n")
+    (tmp_path / "neu.txt").write_bytes(b"Antrag auf Baugenehmigung, berichtigt\n")
+    ok("add", akte, str(tmp_path / "antrag.txt"))
+    same = ok("version", "1", str(tmp_path / "kopie.txt"), "--comment", "nochmal")
+    assert "unchanged" in same.stdout and "version 1" in same.stdout
+    view = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--json").stdout)
+    assert view["unchanged"] is True and view["version"] == 1
+    assert view["filename"] == "antrag.txt" and view["comment"] is None
+    assert [v["number"] for v in json.loads(ok("show", "1", "--json").stdout)["versions"]] == [1]
+    actions = [e["action"] for e in json.loads(ok("audit", "--json").stdout)]
+    assert "version.add" not in actions
+
+    changed = json.loads(ok("version", "1", str(tmp_path / "neu.txt"), "--json").stdout)
+    assert changed["unchanged"] is False and changed["version"] == 2
+    back = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--json").stdout)
+    assert back["unchanged"] is False and back["version"] == 3  # back to the first content
+    forced = json.loads(ok("version", "1", str(tmp_path / "kopie.txt"), "--allow-identical",
+                           "--json").stdout)
+    assert forced["unchanged"] is False and forced["version"] == 4
+    versions = json.loads(ok("show", "1", "--json").stdout)["versions"]
+    assert versions[2]["sha256"] == versions[3]["sha256"] == versions[0]["sha256"]

@@ -156,5 +156,6 @@ def test_repair(ok, run, store, filed) -> None:
     refused = run("repair", "--json")
     assert refused.exit_code == 5
     assert json.loads(refused.stdout)["refused"] is True
-    assert refused.stderr.startswith("Error: repair refused")
+    error = json.loads(refused.stderr)["error"]  # with --json the error is JSON too
+    assert error["type"] == "IntegrityError" and error["message"].startswith("repair refused")
     assert "REFUSED" in run("repair").stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bagit
@@ -131,3 +132,82 @@ def test_export_bagit(ok, run, akte, tmp_path):
     assert run("export", "bagit", "630.10-9999/1999", "-o", str(tmp_path / "x")).exit_code == 3
     assert run("export", "bagit", "-o", str(tmp_path / "y")).exit_code == 2
     assert "Wrote BagIt bag" in ok("export", "bagit", akte, "-o", str(tmp_path / "z")).stdout
+
+
+def _events(ok, action: str) -> list[dict]:
+    return [e for e in json.loads(ok("audit", "--json").stdout) if e["action"] == action]
+
+
+def test_disposal_with_a_paper_appraisal_from_the_command_line(ok, run, store, tmp_path):
+    ok("plan", "add", "030", "Ordnungswidrigkeiten", "--retention-years", "0")  # default B
+    az = ok("akte", "create", "030", "Bußgeldverfahren Falschparker").stdout.strip()
+    kept = ok("akte", "create", "030", "Bußgeldverfahren Gaststätte").stdout.strip()
+    (tmp_path / "anhoerung.txt").write_text("Anhörungsbogen\n", encoding="utf-8")
+    [doc] = json.loads(ok("add", az, str(tmp_path / "anhoerung.txt"), "--json").stdout)
+    ok("add", kept, str(tmp_path / "anhoerung.txt"))  # the same content in another Akte
+    ok("close", az)
+    ok("close", kept)
+    assert [d["aktenzeichen"] for d in json.loads(ok("disposal", "due", "--json").stdout)] \
+        == [az, kept]
+
+    by_default = run("disposal", "appraise", az, "--default")
+    assert by_default.exit_code == 7 and "says B" in by_default.stderr
+    assert run("disposal", "appraise", az).exit_code == 2  # neither A|V nor --default
+    assert run("disposal", "appraise", az, "V", "--default").exit_code == 2
+    assert run("disposal", "appraise", az, "B").exit_code == 2
+    assert run("disposal", "appraise", az, "V", "--reason", " ").exit_code == 6
+
+    ok("user", "add", "leser")
+    ok("grant", "leser", "reader", az)
+    denied = run("--user", "leser", "disposal", "appraise", az, "V")
+    assert denied.exit_code == 4  # appraising needs the manager role
+    letter = "Schreiben des Landesarchivs vom 2. März 2026, Az. LA-7/26"
+    appraised = json.loads(ok("disposal", "appraise", az, "v", "--reason", letter,
+                              "--json").stdout)
+    assert appraised["state"] == "appraised"
+    assert (appraised["decision"], appraised["decision_source"]) == ("V", "archive")
+    human = ok("disposal", "appraise", kept, "A")
+    assert "Appraised" in human.stdout and "(archive)" in human.stdout
+    again = run("disposal", "appraise", az, "A")
+    assert again.exit_code == 7 and "appraised V" in again.stderr
+    [event, _] = _events(ok, "disposal.appraised")
+    assert event["details"]["reason"] == letter and event["details"]["on_paper"] is True
+    assert event["details"]["decision"] == "V" and event["details"]["source"] == "archive"
+
+    refused = run("disposal", "destroy", kept, "--yes")
+    assert refused.exit_code == 7 and "appraised A" in refused.stderr
+    assert "Destroyed" in ok("disposal", "destroy", az, "--yes").stdout
+    assert json.loads(ok("disposal", "status", az, "--json").stdout)["state"] == "destroyed"
+    assert run("get", str(doc["id"]), "-o", str(tmp_path / "x.txt")).exit_code == 7
+    ok("get", "2", "-o", str(tmp_path / "kept.txt"))  # the shared blob survives
+    assert (tmp_path / "kept.txt").read_text(encoding="utf-8") == "Anhörungsbogen\n"
+    assert json.loads(ok("verify", "--json").stdout)["ok"] is True
+
+
+def test_disposal_by_the_aktenplan_default_after_the_retention_period(ok, run, store,
+                                                                      tmp_path):
+    ok("plan", "add", "020", "Personal", "--retention-years", "10", "--disposal", "V")
+    ok("akte", "create", "020", "Stellenbesetzung 2026")
+    ok("close", "020-0001/" + str(datetime.now(UTC).year))
+    assert json.loads(ok("disposal", "due", "--json").stdout) == []  # retained 10 years
+    early = run("disposal", "appraise", "020-0001/" + str(datetime.now(UTC).year), "--default")
+    assert early.exit_code == 7 and "retained until" in early.stderr
+    # an Akte closed on a day eleven years ago (the store's clock set back to then)
+    then = datetime.now(UTC) - timedelta(days=11 * 366)
+    with eakte.open(store, create=False, clock=lambda: then) as st, st.session() as s:
+        old = s.create_akte("020", "Stellenbesetzung Bauamt", year=then.year)
+        s.file_document(old, b"Bewerbung\n", filename="bewerbung.txt")
+        s.close_akte(old)
+        az = old.aktenzeichen
+    assert [d["aktenzeichen"] for d in json.loads(ok("disposal", "due", "--json").stdout)] \
+        == [az]
+    appraised = json.loads(ok("disposal", "appraise", az, "--default", "--reason",
+                              "Bewertetes Aktenplan-Verzeichnis 2020", "--json").stdout)
+    assert (appraised["state"], appraised["decision"], appraised["decision_source"]) == (
+        "appraised", "V", "aktenplan")
+    assert "Destroyed" in ok("disposal", "destroy", az, "--yes").stdout
+    [event] = _events(ok, "disposal.appraised")
+    assert event["details"]["reason"] == "Bewertetes Aktenplan-Verzeichnis 2020"
+    assert event["details"]["source"] == "aktenplan" and "on_paper" not in event["details"]
+    assert len(_events(ok, "disposal.deleted")) == 1
+    assert json.loads(ok("verify", "--json").stdout)["ok"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -124,3 +125,73 @@ def test_python_dash_m_and_version():
                             capture_output=True, text=True)
     assert result.stdout.startswith("eakte, version")
     assert eakte.__version__ in result.stdout
+
+
+def _json_error(result, *, after_prompt: bool = False) -> dict:
+    """The one JSON object a failed ``--json`` invocation prints on stderr."""
+    stderr = result.stderr
+    if after_prompt:  # a confirmation prompt precedes the error on stderr
+        stderr = stderr[stderr.index("{"):]
+    error = json.loads(stderr)  # the whole of stderr is one object
+    assert set(error) == {"error"}
+    assert set(error["error"]) == {"type", "message", "exit_code"}
+    assert error["error"]["exit_code"] == result.exit_code
+    return error["error"]
+
+
+def test_json_errors_are_one_object_on_stderr(ok, run, akte, monkeypatch):
+    cases = [
+        (("--json", "show", "4711"), "NotFoundError", 3, "Document 4711 not found"),
+        (("show", "4711", "--json"), "NotFoundError", 3, "Document 4711 not found"),
+        (("--json", "close", "630.10-9999/2026"), "NotFoundError", 3, "630.10-9999/2026"),
+        (("--json", "plan", "add", "630", "Doppelt"), "StateConflict", 7, "exists already"),
+        (("--json", "hold", "set", akte, "--reason", "  "), "InvalidInput", 6, "reason"),
+        (("--json", "get", "1"), "UsageError", 2, "Missing option '-o'"),
+        (("get", "1", "--json"), "UsageError", 2, "Missing option '-o'"),
+        (("--json", "frobnicate"), "UsageError", 2, "No such command 'frobnicate'"),
+        (("--json", "disposal", "frobnicate"), "UsageError", 2, "No such command"),
+        (("--json", "--bogus"), "UsageError", 2, "No such option '--bogus'"),
+        (("get", "1", "--bogus", "--json"), "UsageError", 2, "No such option '--bogus'"),
+        (("akte", "list", "--status", "zu", "--json"), "UsageError", 2, "'zu' is not one"),
+        (("--json",), "UsageError", 2, "Missing command"),
+        (("--json", "retention", akte, "ewig"), "UsageError", 2, "ewig"),
+        (("--json", "disposal", "destroy", akte), "Abort", 1, "aborted"),
+    ]
+    for args, kind, code, text in cases:
+        result = run(*args, input="n\n") if kind == "Abort" else run(*args)
+        assert result.exit_code == code, (args, result.stderr)
+        assert result.stdout == "", args
+        error = _json_error(result, after_prompt=kind == "Abort")
+        assert error["type"] == kind, (args, error)
+        assert text in error["message"], (args, error)
+    denied = run("--json", "--user", "niemand", "akte", "list")
+    assert denied.exit_code == 3 and _json_error(denied)["type"] == "NotFoundError"
+
+    def boom(self, akte):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Session, "vorgaenge", boom)
+    crashed = run("--json", "show", akte)
+    error = _json_error(crashed)
+    assert error["type"] == "RuntimeError" and crashed.exit_code == 1
+    assert "unexpected RuntimeError: disk on fire" in error["message"]
+
+
+def test_json_access_denied(ok, run, akte):
+    ok("user", "add", "leser")
+    ok("grant", "leser", "reader", akte)
+    denied = run("--json", "--user", "leser", "close", akte)
+    assert denied.exit_code == 4
+    assert _json_error(denied)["type"] == "AccessDenied"
+
+
+def test_errors_without_json_stay_text(run, akte):
+    result = run("show", "4711")
+    assert result.stderr == "Error: Document 4711 not found\n"
+    usage = run("get", "1")
+    assert usage.exit_code == 2 and usage.stderr.startswith("Usage: ")
+    assert "Error: Missing option '-o'" in usage.stderr
+    titled = run("akte", "create", "630.10", "--", "--json")  # a title, not the option
+    assert titled.exit_code == 0 and titled.stdout.startswith("630.10-")
+    missing = run("akte", "create", "--", "--json")
+    assert missing.exit_code == 2 and missing.stderr.startswith("Usage: ")

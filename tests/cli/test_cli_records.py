@@ -173,3 +173,35 @@ def test_init_with_aktenzeichen_pattern(ok, run):
     ok("init", "--aktenzeichen-pattern", "{kennzeichen}/{number}")
     ok("plan", "add", "630.10", "Baugenehmigungen")
     assert ok("akte", "create", "630.10", "Muster").stdout.strip() == "630.10/1"
+
+
+def test_akte_list_query_and_status(ok, run, db_url, store_dir):
+    ok(*(("--db", db_url) if db_url else ()), "init")
+    ok("plan", "add", "630.10", "Baugenehmigungen")
+    ok("plan", "add", "020", "Personal")
+    mueller = ok("akte", "create", "630.10", "Bauantrag Familie Müller", "--external-id",
+                 "bauportal:BA-2026-17").stdout.strip()
+    garage = ok("akte", "create", "630.10", "Garage 50%_Erweiterung").stdout.strip()
+    stelle = ok("akte", "create", "020", "Stellenbesetzung Bauamt").stdout.strip()
+    ok("close", garage)
+
+    def listed(*args: str) -> list[str]:
+        return [a["aktenzeichen"] for a in json.loads(ok("akte", "list", *args,
+                                                         "--json").stdout)]
+
+    assert listed("--query", "MÜLLER") == [mueller]
+    assert listed("-q", "ba-2026-17") == [mueller]
+    assert listed("--query", "bau") == [stelle, mueller]  # ordered by Aktenzeichen
+    assert listed("--query", "%_") == [garage]
+    assert listed("--query", "020-") == [stelle]
+    assert listed("--status", "closed") == [garage]
+    assert listed("--status", "open", "--query", "garage") == []
+    assert listed("--kennzeichen", "630.10", "--query", "bau") == [mueller]
+    assert "Garage" in ok("akte", "list", "--status", "closed").stdout
+    ok("user", "add", "gast")
+    ok("grant", "gast", "reader", stelle)
+    seen = json.loads(ok("--user", "gast", "akte", "list", "-q", "bau", "--json").stdout)
+    assert [a["aktenzeichen"] for a in seen] == [stelle]
+    assert run("akte", "list", "--status", "z.d.A.").exit_code == 2
+    empty = run("akte", "list", "--query", " ")
+    assert empty.exit_code == 6 and "query" in empty.stderr
