@@ -265,14 +265,16 @@ class PrincipalsMixin(UnitOfWork):
         """
         the_role = _role(role)
         if isinstance(target, str) and target.strip().startswith(SYSTEM_PREFIX):
-            # checked before the system is looked up (or registered by a grant)
+            # everything is checked before a grant registers the system's name
             self._require_granting("system", 0, target.strip())
+            _check_role_fits(the_role, "system", target.strip())
+            holder = self._principal(principal)
             target_type, target_id, label = self._target(target, create=create)
         else:
             target_type, target_id, label = self._target(target)
             self._require_granting(target_type, target_id, label)
-        _check_role_fits(the_role, target_type, label)
-        holder = self._principal(principal)
+            _check_role_fits(the_role, target_type, label)
+            holder = self._principal(principal)
         wanted = Grant(principal_id=holder.id, role=the_role.value, target_type=target_type,
                        target_id=target_id, created_at=self._now(), created_by=self.user)
         existing = self._orm.scalars(select(Grant).where(

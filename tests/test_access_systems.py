@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 import eakte
 from eakte.errors import AccessDenied, InvalidInput, NotFoundError, StateConflict
 from eakte.filing import CaseRecord, DocumentRecord, ExternalKey, Filer, FilingStatus
 from eakte.mapping import FieldMapping
+from eakte.model import ExternalSystem
 from tests.conftest import MakeAkte
 
 #: The Bauportal's mapping: one Akte per plot (its key), created under 630.10.
@@ -112,6 +114,12 @@ def test_system_grants_are_checked(store: eakte.Store, secret) -> None:
         s.grant("mueller", "owner", "system:portal")  # only store administrators
     with store.session() as s:
         assert not [g for g in s.grants() if g.target_type == "system"]
+        with pytest.raises(NotFoundError):
+            s.grant("niemand", "owner", "system:portal")
+    with store.session() as s:  # refused grants registered no system name
+        assert s.revoke("mueller", "owner", "system:portal") is False
+    with store.engine.connect() as conn:
+        assert conn.execute(select(ExternalSystem.name)).all() == []
 
 
 def _case(plot: str, object_id: str = "BA-9") -> CaseRecord:
