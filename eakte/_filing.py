@@ -67,7 +67,13 @@ def external_id(object_type: str, key: ExternalKey) -> str:
 
 
 def find_ref(s: Session, system: str, object_type: str, key: ExternalKey | str) -> int | None:
-    """Return the id of the object ``system`` knows under ``key``, or None."""
+    """Return the id of the object ``system`` knows under ``key``, or None.
+
+    Raises:
+        AccessDenied: the session's principal may not use the external ids of ``system``
+            (checked before the lookup, so the answer never tells whether the key exists).
+    """
+    s.require_system(system)
     ext = key if isinstance(key, str) else external_id(object_type, key)
     found = s._orm.scalar(
         select(ExternalRef.object_id).where(
@@ -270,6 +276,7 @@ def file_case_in(s: Session, filer: Filer, case: CaseRecord, prepared: Prepared
         EakteError: any problem; the caller rolls the session back.
     """
     key = filer.key(case.object_id)
+    s.require_system(filer.system)  # first: no answer may depend on which keys exist
     if filer.mapping is not None:
         filer.mapping.check_fields(case.fields)
     context = _context(filer, case)

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from eakte._unit_of_work import UnitOfWork, clean_text
 from eakte.access import Permission
 from eakte.errors import InvalidInput, NotFoundError, StateConflict
-from eakte.model import Akte, AktenplanUnit, Grant, Membership, Principal
+from eakte.model import Akte, AktenplanUnit, ExternalSystem, Grant, Membership, Principal
 from eakte.types import Confidentiality, PrincipalKind, Role
 
 __all__ = ["GrantInfo", "PrincipalsMixin"]
 
 #: What ``grant``/``revoke`` accept as the target meaning "the whole store".
 STORE_TARGET = "*"
+#: Prefix of a grant target naming an external system: ``system:bauportal``.
+SYSTEM_PREFIX = "system:"
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class GrantInfo:
     Attributes:
         principal: the principal's name.
         role: the role.
-        target_type: ``"store"``, ``"unit"`` or ``"akte"``.
-        target: ``"*"``, the Aktenplan Kennzeichen or the Aktenzeichen.
+        target_type: ``"store"``, ``"unit"``, ``"akte"`` or ``"system"``.
+        target: ``"*"``, the Aktenplan Kennzeichen, the Aktenzeichen or ``system:NAME``.
         created_by: who gave it.
     """
 
@@ -198,7 +200,27 @@ class PrincipalsMixin(UnitOfWork):
 
     # -- grants ----------------------------------------------------------------------------
 
-    def _target(self, target: str | Akte | AktenplanUnit | None) -> tuple[str, int, str]:
+    def _system_target(self, key: str, *, create: bool) -> tuple[str, int, str]:
+        """Resolve ``system:NAME`` to ``(type, id, label)``, registering NAME if asked.
+
+        Raises:
+            InvalidInput: the name is empty, too long or has control characters.
+            NotFoundError: the system is unknown and ``create`` is False.
+        """
+        name = clean_text(key[len(SYSTEM_PREFIX):], "external system", max_len=100)
+        label = SYSTEM_PREFIX + name
+        found = self._orm.scalars(select(ExternalSystem).where(ExternalSystem.name == name)
+                                  ).first()
+        if found is None:
+            if not create:
+                raise NotFoundError("System", label)
+            found = ExternalSystem(name=name, created_at=self._now())
+            self._orm.add(found)
+            self._flush()
+        return "system", found.id, label
+
+    def _target(self, target: str | Akte | AktenplanUnit | None, *,
+                create: bool = False) -> tuple[str, int, str]:
         """Resolve a grant target to ``(type, id, label)``.
 
         Raises:
@@ -211,6 +233,8 @@ class PrincipalsMixin(UnitOfWork):
         if isinstance(target, AktenplanUnit):
             return "unit", target.id, target.kennzeichen
         key = target.strip()
+        if key.startswith(SYSTEM_PREFIX):
+            return self._system_target(key, create=create)
         unit = self._orm.scalars(
             select(AktenplanUnit).where(AktenplanUnit.kennzeichen == key)).first()
         if unit is not None:
@@ -223,6 +247,8 @@ class PrincipalsMixin(UnitOfWork):
     def _require_granting(self, target_type: str, target_id: int, label: str) -> None:
         if target_type == "store":
             self._require_store(Permission.ADMINISTER, "grant roles")
+        elif target_type == "system":
+            self._require_store(Permission.ADMINISTER, "grant the use of external systems")
         elif target_type == "unit":
             self._require_unit(Permission.ADMINISTER, target_id, label, "grant roles")
         else:
@@ -230,7 +256,7 @@ class PrincipalsMixin(UnitOfWork):
                           hidden_as=("Aktenplan unit or Akte", label))
 
     def _find_grant(self, principal: str, role: Role | str,
-                    target: str | Akte | AktenplanUnit | None
+                    target: str | Akte | AktenplanUnit | None, *, create: bool = False
                     ) -> tuple[Grant | None, Grant, dict[str, Any]]:
         """Check that the caller may grant on ``target`` and look the grant up.
 
@@ -238,33 +264,45 @@ class PrincipalsMixin(UnitOfWork):
         details for its audit event.
         """
         the_role = _role(role)
-        target_type, target_id, label = self._target(target)
-        self._require_granting(target_type, target_id, label)
-        holder = self._principal(principal)
+        if isinstance(target, str) and target.strip().startswith(SYSTEM_PREFIX):
+            # everything is checked before a grant registers the system's name
+            self._require_granting("system", 0, target.strip())
+            _check_role_fits(the_role, "system", target.strip())
+            holder = self._principal(principal)
+            target_type, target_id, label = self._target(target, create=create)
+        else:
+            target_type, target_id, label = self._target(target)
+            self._require_granting(target_type, target_id, label)
+            _check_role_fits(the_role, target_type, label)
+            holder = self._principal(principal)
         wanted = Grant(principal_id=holder.id, role=the_role.value, target_type=target_type,
                        target_id=target_id, created_at=self._now(), created_by=self.user)
         existing = self._orm.scalars(select(Grant).where(
             Grant.principal_id == holder.id, Grant.role == the_role.value,
             Grant.target_type == target_type, Grant.target_id == target_id)).first()
-        details = {"principal": holder.name, "role": the_role.value,
-                   "target_type": target_type, "on": label,
-                   "akte": target_id if target_type == "akte" else None}
+        details: dict[str, Any] = {"principal": holder.name, "role": the_role.value,
+                                   "target_type": target_type, "on": label,
+                                   "akte": target_id if target_type == "akte" else None}
+        if target_type == "system":
+            details["system"] = label[len(SYSTEM_PREFIX):]
         return existing, wanted, details
 
     def grant(self, principal: str, role: Role | str,
               target: str | Akte | AktenplanUnit | None = None) -> Grant:
         """Give ``principal`` a role on a target.
 
-        The target is an Aktenplan Kennzeichen, an Aktenzeichen, or the whole store (``None``
-        or ``"*"``). Granting an existing grant again changes nothing. Only administrators
-        (of the store, or of the target's unit or Akte) may grant.
+        The target is an Aktenplan Kennzeichen, an Aktenzeichen, the whole store (``None``
+        or ``"*"``), or an external system (``"system:NAME"``, with the ``owner`` role: the
+        principal may then use that system's external ids). Granting an existing grant
+        again changes nothing. Only administrators (of the store, or of the target's unit
+        or Akte; of the store for systems) may grant.
 
         Raises:
             AccessDenied: the acting principal may not administer the target.
             NotFoundError: unknown principal or target.
-            InvalidInput: unknown role.
+            InvalidInput: unknown role, or a role that does not fit the target.
         """
-        existing, grant, details = self._find_grant(principal, role, target)
+        existing, grant, details = self._find_grant(principal, role, target, create=True)
         if existing is not None:
             return existing
         self._orm.add(grant)
@@ -280,9 +318,15 @@ class PrincipalsMixin(UnitOfWork):
         Raises:
             AccessDenied: the acting principal may not administer the target.
             NotFoundError: unknown principal or target.
-            InvalidInput: unknown role.
+            InvalidInput: unknown role, or a role that does not fit the target.
         """
-        existing, _, details = self._find_grant(principal, role, target)
+        try:
+            existing, _, details = self._find_grant(principal, role, target)
+        except NotFoundError as exc:
+            if exc.kind != "System":
+                raise
+            self._principal(principal)
+            return False  # a system nobody was ever granted: nothing to take back
         if existing is None:
             return False
         self._orm.delete(existing)
@@ -305,12 +349,15 @@ class PrincipalsMixin(UnitOfWork):
             stmt = stmt.where(Principal.id == self._principal(principal).id)
         units = dict(self._orm.execute(select(AktenplanUnit.id, AktenplanUnit.kennzeichen))
                      .all())
+        systems = dict(self._orm.execute(select(ExternalSystem.id, ExternalSystem.name)).all())
         result = []
         for grant, name in self._orm.execute(stmt):
             if grant.target_type == "store":
                 label = STORE_TARGET
             elif grant.target_type == "unit":
                 label = units.get(grant.target_id, f"unit {grant.target_id}")
+            elif grant.target_type == "system":
+                label = SYSTEM_PREFIX + systems.get(grant.target_id, f"? ({grant.target_id})")
             else:
                 label = self._orm.scalar(
                     select(Akte.aktenzeichen).where(Akte.id == grant.target_id)) or "?"
@@ -318,6 +365,20 @@ class PrincipalsMixin(UnitOfWork):
                                     target_type=grant.target_type, target=label,
                                     created_by=grant.created_by))
         return result
+
+
+def _check_role_fits(role: Role, target_type: str, label: str) -> None:
+    """Refuse roles on targets they mean nothing on (owner is for systems, and only it).
+
+    Raises:
+        InvalidInput: the role does not fit the target.
+    """
+    if target_type == "system" and role != Role.OWNER:
+        raise InvalidInput(f"{label} takes the owner role only (it lets a Fachverfahren use "
+                           f"the system's external ids): grant owner on {label}")
+    if target_type != "system" and role == Role.OWNER:
+        raise InvalidInput(f"the owner role is granted on external systems only "
+                           f"(system:NAME), not on {label}")
 
 
 def _role(role: Role | str) -> Role:

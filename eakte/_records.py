@@ -168,12 +168,18 @@ class RecordsMixin(UnitOfWork):
 
         Raises:
             NotFoundError: the Aktenplan unit does not exist.
-            AccessDenied: the principal may not edit under that unit.
+            AccessDenied: the principal may not edit under that unit, or may not use the
+                external ids of a system named in ``external_ids`` (whether or not the id
+                is taken).
             InvalidInput: invalid title, confidentiality or metadata.
-            StateConflict: an external id is already taken.
+            StateConflict: an external id is already taken (said only to principals that
+                hold its system).
         """
         unit = self.get_plan_unit(validate_kennzeichen(kennzeichen))
         self._require_unit(Permission.EDIT, unit.id, unit.kennzeichen, "create Akten")
+        external_ids = list(external_ids)
+        for system, _ in external_ids:
+            self.require_system(clean_text(system, "external system", max_len=100))
         title = clean_text(title, "title")
         if org_unit is not None:
             org_unit = clean_text(org_unit, "org unit", max_len=200)
@@ -220,6 +226,7 @@ class RecordsMixin(UnitOfWork):
     def _add_external_ref(self, system: str, external_id: str, object_type: str,
                           object_id: int) -> str:
         system = clean_text(system, "external system", max_len=100)
+        self.require_system(system)
         external_id = clean_text(external_id, "external id", max_len=500)
         taken = self._orm.scalar(
             select(ExternalRef.object_id).where(
@@ -241,10 +248,13 @@ class RecordsMixin(UnitOfWork):
         """Return the Akte an external system knows under ``external_id``.
 
         Raises:
+            AccessDenied: the principal may not use the external ids of ``system``
+                (whether or not the id exists).
             NotFoundError: no Akte has that external id (that the principal may read).
         """
         if not (lookup_key(system) and lookup_key(external_id)):
             raise NotFoundError("Akte", f"{system}:{external_id}")
+        self.require_system(system.strip())
         akte_id = self._orm.scalar(
             select(ExternalRef.object_id).where(
                 ExternalRef.system == system,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
-from eakte.access import AccessPolicy, Permission
+from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     AccessDenied,
@@ -273,6 +273,43 @@ class UnitOfWork:
         self._audit("access.denied", "store", "", permission=permission.value,
                     operation=operation)
         raise AccessDenied(self.user, operation, f"in this store (needs {permission.value})")
+
+    def require_system(self, system: str) -> None:
+        """Refuse to use external ids of ``system`` unless the principal holds that system.
+
+        The answer never depends on which ids exist: call this before any lookup by, or
+        creation of, an external id. Store administrators hold every system; others need
+        the owner role on ``system:NAME``. A refusal is audited as ``access.denied``.
+
+        Raises:
+            AccessDenied: the principal does not hold the system.
+        """
+        if self.access.may_use_system(system):
+            return
+        self._audit("access.denied", "system", system, permission="use external ids",
+                    operation="use external ids", system=system)
+        raise AccessDenied(self.user, "use external ids",
+                           f"of system {system!r}; ask an administrator for "
+                           f"`eakte grant {self.user} owner system:{system}`")
+
+    def require_store_job(self, job: StoreJob) -> None:
+        """Refuse the store-wide ``job`` unless the principal may run it.
+
+        Verify and checkpoints need the auditor or administrator role on the whole store,
+        repair and reindex the administrator role. A refusal is audited as
+        ``access.denied``.
+
+        Raises:
+            AccessDenied: the principal may not run the job.
+        """
+        if self.access.may_run(job):
+            return
+        roles = self.access.job_roles(job)
+        self._audit("access.denied", "store", "", permission="/".join(roles),
+                    operation=job.value)
+        raise AccessDenied(self.user, job.value,
+                           f"(it needs the {' or '.join(roles)} role on the whole store; "
+                           f"ask an administrator for `eakte grant {self.user} {roles[0]} '*'`)")
 
     def _require_unit(self, permission: Permission, unit_id: int, kennzeichen: str,
                       operation: str) -> None:

@@ -6,6 +6,11 @@ an Aktenplan unit (inherited by its sub-units and their Akten) or on one Akte (i
 its Vorgänge and documents). The Akte's confidentiality is a second gate: a principal whose
 clearance is below it gets no permission on that Akte at all, whatever its grants.
 
+Two further kinds of right stand beside the Akten: the ``owner`` role on an external system
+(``system:NAME``) lets a principal use that system's external ids (store administrators hold
+every system), and store-wide jobs (:class:`StoreJob`: verify, checkpoints, repair,
+reindex) need the auditor or administrator role on the whole store.
+
 Example:
     >>> from eakte.access import permissions_of
     >>> sorted(p.value for p in permissions_of("editor"))
@@ -21,12 +26,13 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session as OrmSession
 
-from eakte.model import Akte, AktenplanUnit, Grant, Membership, Principal
+from eakte.model import Akte, AktenplanUnit, ExternalSystem, Grant, Membership, Principal
 from eakte.types import Confidentiality, Role
 
 __all__ = [
     "AccessPolicy",
     "Permission",
+    "StoreJob",
     "clearance_allows",
     "permissions_of",
 ]
@@ -47,12 +53,35 @@ class Permission(StrEnum):
     AUDIT = "audit"
 
 
+class StoreJob(StrEnum):
+    """A job over the whole store; what it reports or changes concerns every Akte.
+
+    Verifying and reading or creating checkpoints need the auditor (or administrator) role
+    on the whole store, repair and reindex the administrator role.
+    """
+
+    VERIFY = "verify the store"
+    READ_CHECKPOINTS = "read checkpoints"
+    CREATE_CHECKPOINT = "create checkpoints"
+    REPAIR = "repair the store"
+    REINDEX = "rebuild the search index"
+
+
 _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.READER: frozenset({Permission.READ}),
     Role.EDITOR: frozenset({Permission.READ, Permission.EDIT}),
     Role.MANAGER: frozenset({Permission.READ, Permission.EDIT, Permission.MANAGE}),
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.AUDITOR: frozenset({Permission.AUDIT}),
+    Role.OWNER: frozenset(),  # on systems only: see AccessPolicy.may_use_system
+}
+#: Store-wide job → the store-wide permissions of which any one allows it.
+_JOB_PERMISSIONS: dict[StoreJob, frozenset[Permission]] = {
+    StoreJob.VERIFY: frozenset({Permission.AUDIT, Permission.ADMINISTER}),
+    StoreJob.READ_CHECKPOINTS: frozenset({Permission.AUDIT, Permission.ADMINISTER}),
+    StoreJob.CREATE_CHECKPOINT: frozenset({Permission.AUDIT, Permission.ADMINISTER}),
+    StoreJob.REPAIR: frozenset({Permission.ADMINISTER}),
+    StoreJob.REINDEX: frozenset({Permission.ADMINISTER}),
 }
 _ROLE_NAMES = frozenset(role.value for role in Role)
 _LEVELS = {Confidentiality.OPEN.value: 0, Confidentiality.VS_NFD.value: 1}
@@ -92,6 +121,7 @@ class AccessPolicy:
         store: permissions on the whole store.
         units: Aktenplan unit id → permissions (inheritance already applied).
         akten: Akte id → permissions from grants on that Akte itself.
+        systems: names of the external systems the principal holds the owner role on.
     """
 
     principal: str
@@ -99,6 +129,7 @@ class AccessPolicy:
     store: frozenset[Permission]
     units: dict[int, frozenset[Permission]] = field(default_factory=dict)
     akten: dict[int, frozenset[Permission]] = field(default_factory=dict)
+    systems: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, orm: OrmSession, principal: Principal) -> AccessPolicy:
@@ -108,6 +139,7 @@ class AccessPolicy:
                                      if principal.is_admin else ())
         direct_units: dict[int, set[Permission]] = {}
         akten: dict[int, set[Permission]] = {}
+        system_ids: set[int] = set()
         rows = orm.execute(
             select(Grant.role, Grant.target_type, Grant.target_id)
             .where(Grant.principal_id.in_(ids))
@@ -120,13 +152,19 @@ class AccessPolicy:
                 direct_units.setdefault(int(target_id), set()).update(perms)
             elif target_type == "akte":
                 akten.setdefault(int(target_id), set()).update(perms)
+            elif target_type == "system" and role == Role.OWNER.value:
+                system_ids.add(int(target_id))
         units = _inherit(orm, direct_units) if direct_units else {}
+        systems = frozenset(orm.scalars(
+            select(ExternalSystem.name).where(ExternalSystem.id.in_(sorted(system_ids)))
+        )) if system_ids else frozenset()
         return cls(
             principal=principal.name,
             clearance=principal.clearance or Confidentiality.OPEN.value,
             store=frozenset(store),
             units={k: frozenset(v) for k, v in units.items()},
             akten={k: frozenset(v) for k, v in akten.items()},
+            systems=systems,
         )
 
     # -- checks ----------------------------------------------------------------------------
@@ -144,6 +182,24 @@ class AccessPolicy:
         if not clearance_allows(self.clearance, confidentiality):
             return _NONE
         return self.store | self.units.get(unit_id, _NONE) | self.akten.get(akte_id, _NONE)
+
+    def may_use_system(self, system: str) -> bool:
+        """Return whether the principal may use the external ids of ``system``.
+
+        Store administrators hold every system; others need the owner role on it.
+        """
+        return Permission.ADMINISTER in self.store or system in self.systems
+
+    @staticmethod
+    def job_roles(job: StoreJob) -> tuple[Role, ...]:
+        """Return the roles that, granted on the whole store, allow ``job``."""
+        needed = _JOB_PERMISSIONS[job]
+        return tuple(role for role in (Role.AUDITOR, Role.ADMINISTRATOR)
+                     if _ROLE_PERMISSIONS[role] & needed)
+
+    def may_run(self, job: StoreJob) -> bool:
+        """Return whether the principal may run the store-wide ``job``."""
+        return bool(_JOB_PERMISSIONS[job] & self.store)
 
     @property
     def unrestricted(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from eakte._unit_of_work import UnitOfWork
+from eakte.access import Permission
 from eakte.errors import InvalidInput
 from eakte.model import AdapterCursor, Akte, AuditEvent, AuditHead
 
@@ -110,9 +111,12 @@ class ChangeEvent:
 class FeedPage:
     """Events after a cursor, and where to continue.
 
-    ``position`` may be beyond the last event shown: events the principal may not see, and
-    audit events that are no changes, are skipped but still passed. Save ``position`` and
-    ask again from there.
+    Save ``position`` and ask again from there. For a principal that may audit the whole
+    store it is the audit log's head (or the last event of a full page): events it does
+    not see, and audit events that are no changes, are passed over. For everyone else it
+    is the sequence of the last event shown (or the position asked from, if none was):
+    hidden events before it are passed over, those after it are looked at again on the
+    next call (never shown), so the position never tells how much else happened.
     """
 
     events: list[ChangeEvent]
@@ -163,7 +167,10 @@ class FeedMixin(UnitOfWork):
             stmt = stmt.where(AuditEvent.akte_id.in_(
                 select(Akte.id).where(self.access.akte_filter())))
         rows = list(self._orm.scalars(stmt))
-        position = rows[-1].seq if len(rows) == limit else max(head, since)
+        if self.access.on_store(Permission.AUDIT):  # it may know the size of the log
+            position = rows[-1].seq if len(rows) == limit else max(head, since)
+        else:  # the head would tell how much else happened: stop at what it saw
+            position = rows[-1].seq if rows else since
         ids = {int(r.akte_id) for r in rows if r.akte_id is not None}
         names = dict(self._orm.execute(
             select(Akte.id, Akte.aktenzeichen).where(Akte.id.in_(ids))).all()

@@ -265,7 +265,9 @@ class Filer:
         system: the Fachverfahren's name in external keys (e.g. ``"bauportal"``).
         mapping: how fields become Akte/Vorgang/document metadata.
         user: the principal to act as (default: the store's administrator). It needs the
-            editor role on the target Akten or Aktenplan units.
+            editor role on the target Akten or Aktenplan units and the owner role on
+            ``system:SYSTEM`` (the system's external ids); without that every case fails
+            with ``AccessDenied`` and every lookup by key raises it.
         retries: how often an item is retried after a conflicting concurrent commit.
 
     Raises:

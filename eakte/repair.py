@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._disposal import referenced_by_survivors
 from eakte._keycheck import KeyCleanup, clean_keys
+from eakte.access import StoreJob
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
@@ -280,16 +281,21 @@ def repair(
         store: the store.
         dry_run: only report what would be done.
         grace_seconds: leave orphan blobs and temp files younger than this alone.
-        user: the actor recorded for the repair events (default: the administrator).
+        user: the principal on whose behalf the repair runs, recorded for its events; it
+            needs the administrator role on the whole store (default: the store's
+            administrator).
         progress: passed to :meth:`eakte.Store.verify`.
 
     Returns:
         the report; ``report.refused`` when errors were found (then nothing was changed).
 
     Raises:
+        AccessDenied: ``user`` is no administrator of the whole store.
+        NotFoundError: no such user.
         StorageError: the database, blob store or checkpoint key failed.
         SearchError: the search backend failed.
     """
+    store.require_job(user, StoreJob.REPAIR)
     report = RepairReport(dry_run=dry_run)
     actor = user or store.admin
     verified = store.verify(blobs=True, index=False, progress=progress)

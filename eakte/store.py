@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from eakte import _migrate, encryption
 from eakte._text_match import register_sqlite_functions
+from eakte.access import StoreJob
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
@@ -337,6 +338,23 @@ class Store:
             AccessDenied: the principal is deactivated.
         """
         return Session(self, user or self.admin)
+
+    def require_job(self, user: str | None, job: StoreJob) -> None:
+        """Refuse the store-wide ``job`` to ``user`` unless it may run it (audited).
+
+        :meth:`verify`, :meth:`checkpoint` and :func:`eakte.repair.repair` are the
+        embedding application's own calls and check nobody; call this first when they run
+        on behalf of a principal (the CLI does for ``--user``). ``None`` is the store's
+        administrator, who may run every job.
+
+        Raises:
+            NotFoundError: no such principal.
+            AccessDenied: it may not run the job (verify and checkpoints need the auditor
+                or administrator role on the whole store, repair and reindex the
+                administrator role).
+        """
+        with self.session(user) as s:
+            s.require_store_job(job)
 
     def orm_session(self) -> OrmSession:
         """Return a raw ORM session on the write engine (internal use and tooling)."""

@@ -96,11 +96,12 @@ class PrincipalKind(StrEnum):
 
 
 class Role(StrEnum):
-    """What a grant allows on its target (an Aktenplan unit, an Akte or the whole store).
+    """What a grant allows on its target (an Aktenplan unit, an Akte, the store, a system).
 
     ``reader`` < ``editor`` < ``manager`` build on each other; ``administrator`` includes
     all three and manages users, grants and the Aktenplan; ``auditor`` reads the audit log
-    and verifies the store, but no content.
+    and verifies the store, but no content. ``owner`` is granted on an external system
+    (``system:NAME``) only: it lets a Fachverfahren use that system's external ids.
     """
 
     #: see metadata, read content, search.
@@ -113,3 +114,5 @@ class Role(StrEnum):
     ADMINISTRATOR = "administrator"
     #: read the audit log and verify; no content.
     AUDITOR = "auditor"
+    #: use the external ids of a system (create, look up, file under them); on systems only.
+    OWNER = "owner"

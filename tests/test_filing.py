@@ -195,6 +195,8 @@ def test_filing_needs_the_editor_role(filer: Filer, store: eakte.Store) -> None:
     with store.session() as s:
         s.grant("bauportal-dienst", "editor", "630")
         s.grant("leser", "reader", "630")
+        for user in ("bauportal-dienst", "leser"):  # both may use the Bauportal's keys
+            s.grant(user, "owner", "system:bauportal")
     as_reader = Filer(store, "bauportal", mapping=MAPPING, user="leser")
     refused = as_reader.file_case(case())
     assert refused.status == FilingStatus.FAILED

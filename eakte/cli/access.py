@@ -15,7 +15,8 @@ __all__ = ["grant", "grants", "group", "revoke", "user"]
 
 _ROLES = click.Choice([role.value for role in Role])
 _TARGET_HELP = ("TARGET is an Aktenplan Kennzeichen (the unit and everything below it), an "
-                "Aktenzeichen, or '*' for the whole store.")
+                "Aktenzeichen, '*' for the whole store, or system:NAME for the external "
+                "ids of the system NAME (role owner).")
 
 
 # -- users and groups --------------------------------------------------------------------
@@ -124,14 +125,16 @@ def grant(app: App, principal: str, role: str, target: str) -> None:
     """Give PRINCIPAL (user, group or org unit) the ROLE on TARGET.
 
     Roles: reader (see and read), editor (also file and change), manager (also close,
-    retention, holds, Aussonderung), administrator (everything), auditor (audit log only).
+    retention, holds, Aussonderung), administrator (everything), auditor (audit log,
+    verify and checkpoints only); owner on system:NAME lets a Fachverfahren use the
+    external ids of NAME (create, look up and file under them).
     """
     with app.session() as s:
         s.grant(principal, role, target)
     if app.json:
         emit_json({"principal": principal, "role": role, "target": target, "granted": True})
         return
-    where = "the whole store" if target == STORE_TARGET else target
+    where = "the whole store" if target == STORE_TARGET else target.strip()
     click.echo(f"Granted {role} on {where} to {principal}")
 
 

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from eakte.access import StoreJob
 from eakte.audit.checkpoint import Checkpoint
 from eakte.cli._common import App, emit_json, emit_json_stream, fmt_size, json_option, pass_app
 from eakte.cli._views import event_view
@@ -143,11 +144,13 @@ def verify(app: App, no_blobs: bool, checkpoint_files: tuple[Path, ...],
     ($EAKTE_CHECKPOINT_KEY); without any, only with the key a checkpoint carries (a notice).
 
     Exits with 0 when nothing is wrong (notices such as orphan blobs are allowed) and with
-    5 when tampering or loss was found; each problem names its subject.
+    5 when tampering or loss was found; each problem names its subject. Needs the auditor
+    or administrator role on the whole store (exit 4 otherwise).
     """
+    store = app.store()
+    store.require_job(app.user, StoreJob.VERIFY)
     external = [(str(path), Checkpoint.parse(_read(path))) for path in checkpoint_files]
     public_keys = [load_public_key(_read(path)) for path in key_files]
-    store = app.store()
     if external and not public_keys and store.checkpoint_key is None:
         app.note("warning: no trusted public key given (--public-key); checkpoint signatures "
                  "are checked only against the key each checkpoint carries")

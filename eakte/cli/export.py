@@ -32,10 +32,12 @@ def export_bagit(app: App, aktenzeichen: tuple[str, ...], out_dir: Path,
 
     The bag holds every version and rendition with its exact bytes, SHA-256 and SHA-512
     manifests, and data/metadata.json with the Akten, Vorgänge, documents and the audit
-    events about them. It is assembled aside and renamed into place when complete.
+    events about them (for the Akten whose audit log you may read; a note names the
+    others). It is assembled aside and renamed into place when complete.
 
-    JSON output: path, akten, files, bytes, payload_oxum.
+    JSON output: path, akten, files, bytes, payload_oxum, audit_excerpt_omitted.
     """
+    from eakte.export.bagit import AUDIT_OMITTED_LABEL
     from eakte.export.bagit import export_bagit as export_bag
 
     with app.session() as s, Progress(
@@ -52,8 +54,14 @@ def export_bagit(app: App, aktenzeichen: tuple[str, ...], out_dir: Path,
     oxum = next(line.split(":", 1)[1].strip() for line in info.splitlines()
                 if line.startswith("Payload-Oxum:"))
     octets, files = (int(part) for part in oxum.split("."))
+    omitted = [line.split(":", 1)[1].strip() for line in info.splitlines()
+               if line.startswith(f"{AUDIT_OMITTED_LABEL}:")]
+    if omitted:
+        app.note(f"note: without the audit excerpt of {', '.join(omitted)}: you may not read "
+                 "their audit log (it needs the auditor role); the bag says so in "
+                 "bag-info.txt")
     if app.json:
         emit_json({"path": path, "akten": list(dict.fromkeys(aktenzeichen)), "files": files,
-                   "bytes": octets, "payload_oxum": oxum})
+                   "bytes": octets, "payload_oxum": oxum, "audit_excerpt_omitted": omitted})
         return
     click.echo(f"Wrote BagIt bag {path} ({files} files, {fmt_size(octets)})")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from eakte.access import StoreJob
 from eakte.audit.checkpoint import Checkpoint, stored_checkpoints
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import fmt_utc, id_col
@@ -86,9 +87,11 @@ def create(app: App, key_path: Path | None, output: Path | None) -> None:
     """Sign a checkpoint over the whole audit log and store it.
 
     Prints the checkpoint text (or writes it to -o FILE). When nothing was logged since
-    the newest checkpoint, that one is printed instead of signing a new one.
+    the newest checkpoint, that one is printed instead of signing a new one. Needs the
+    auditor or administrator role on the whole store.
     """
     store = app.store()
+    store.require_job(app.user, StoreJob.CREATE_CHECKPOINT)
     cp = store.checkpoint(key=key_path)
     created = cp is not None
     if cp is None:
@@ -110,8 +113,13 @@ def create(app: App, key_path: Path | None, output: Path | None) -> None:
 @json_option
 @pass_app
 def list_(app: App) -> None:
-    """List the stored checkpoints, oldest first (as signed; 'eakte verify' checks them)."""
-    cps = stored_checkpoints(app.store())
+    """List the stored checkpoints, oldest first (auditors and administrators).
+
+    As signed; 'eakte verify' checks them.
+    """
+    store = app.store()
+    store.require_job(app.user, StoreJob.READ_CHECKPOINTS)
+    cps = stored_checkpoints(store)
     if app.json:
         emit_json([{k: v for k, v in _view(cp).items() if k != "text"} for cp in cps])
         return
@@ -128,8 +136,12 @@ def list_(app: App) -> None:
               help="Write the checkpoint text to FILE instead of stdout.")
 @pass_app
 def export(app: App, size: int | None, output: Path | None) -> None:
-    """Print a stored checkpoint's text: the newest, or the one over SIZE events."""
+    """Print a stored checkpoint's text: the newest, or the one over SIZE events.
+
+    Auditors and administrators only.
+    """
     store = app.store()
+    store.require_job(app.user, StoreJob.READ_CHECKPOINTS)
     found = stored_checkpoints(store, seq=size, newest=size is None)
     if not found:
         raise NotFoundError("Checkpoint", size if size is not None else "newest",
@@ -178,6 +190,7 @@ def repair(app: App, dry_run: bool, grace: float) -> None:
     blob content), nothing is changed and the command exits with 5. Otherwise it replays
     the search outbox and refreshes missing or stale index entries, removes orphan blobs
     and temporary files older than --grace, and records each action in the audit log.
+    Needs the administrator role on the whole store (exit 4 otherwise).
     """
     report = run_repair(app.store(), dry_run=dry_run, grace_seconds=grace, user=app.user)
     if app.json:

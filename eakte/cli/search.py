@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from eakte.access import StoreJob
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import id_col, text_col
 from eakte.errors import SearchError
@@ -68,8 +69,10 @@ def reindex(app: App, full: bool) -> None:
 
     By default only documents waiting in the outbox, missing from the index or stale in
     it are indexed; --full clears the index and indexes everything. Safe to re-run.
+    Needs the administrator role on the whole store.
     """
     store = app.store()
+    store.require_job(app.user, StoreJob.REINDEX)
     indexer = store.indexer
     if indexer is None:
         raise SearchError("this store has no search backend (created with --search none)")

@@ -72,7 +72,7 @@ def application(number: str, verfahren: str, vorhaben: str, flurstueck: str, adr
 
 
 def prepare_store(store: eakte.Store) -> None:
-    """Create the Aktenplan units and the Bauportal's user with the editor role (once)."""
+    """Create the Aktenplan units and the Bauportal's user: editor, owner of its keys."""
     with store.session() as s:
         units = {u.kennzeichen for u in s.plan_units()}
         for kennzeichen, title, parent in (("630", "Bauordnung", None),
@@ -86,6 +86,7 @@ def prepare_store(store: eakte.Store) -> None:
     with store.session() as s:
         for kennzeichen in ("630.10", "630.20"):  # the units the mapping files into
             s.grant(SYSTEM, "editor", kennzeichen)
+        s.grant(SYSTEM, "owner", f"system:{SYSTEM}")  # the keys are the Bauportal's own
 
 
 def run_bauantrag(store: eakte.Store, *, out: Callable[[str], None] = print

@@ -234,6 +234,7 @@ def _run_steps(store: Store, result: DemoResult, timer: _Timer, *, akten: int, s
         # file and edit everywhere, the Registratur manages closing and Aussonderung.
         for _, _, org_unit in DEMO_USERS:
             s.grant(org_unit, "manager" if org_unit == "Hauptamt" else "editor", "*")
+            s.grant(org_unit, "owner", "system:demo-fachverfahren")  # its external ids
         step.count = len(DEMO_USERS)
     say(f"Created users: {', '.join(result.users)}")
 

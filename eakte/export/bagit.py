@@ -13,8 +13,15 @@ flat however large the Akten are. Layout::
     tagmanifest-sha256.txt  tagmanifest-sha512.txt
     data/metadata.json                              Akten, Vorgänge, documents, versions,
                                                     audit events (seq, hash, prev_hash)
+                                                    if the exporter may read them
     data/<Aktenzeichen>/<document id>_<title>/v<N>/<file name>           the original
     data/<Aktenzeichen>/<document id>_<title>/v<N>/<rendition kind>/<file name>
+
+The audit excerpt of an Akte goes into the bag only if the exporting principal may read
+that Akte's audit log (the auditor role, or administrator); otherwise the Akte's
+``audit_events`` is ``null`` with an ``audit_excerpt_omitted`` reason, and ``bag-info.txt``
+names the Akte in an ``Audit-Excerpt-Omitted`` line, so a reader's export never carries
+other users' events.
 
 Names are made safe (no path separators, control or reserved characters, ``%``, bounded
 length, NFC); the exact original names are in ``metadata.json``. The bag is assembled in a
@@ -38,6 +45,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from eakte._version import __version__
+from eakte.access import Permission
 from eakte.audit.log import GENESIS_HASH, format_time
 from eakte.errors import ExportError, IntegrityError, InvalidInput, StateConflict
 from eakte.model import Akte, AuditEvent, Document, Rendition, Version
@@ -46,10 +54,14 @@ from eakte.storage.verifying import VerifyingReader
 if TYPE_CHECKING:
     from eakte.session import Session
 
-__all__ = ["METADATA_FORMAT", "export_bagit", "safe_name"]
+__all__ = ["AUDIT_OMITTED_LABEL", "METADATA_FORMAT", "export_bagit", "safe_name"]
 
 #: ``format`` value of ``data/metadata.json``.
 METADATA_FORMAT = "eakte-bagit-metadata/1"
+#: The ``bag-info.txt`` label naming each Akte whose audit excerpt is not in the bag.
+AUDIT_OMITTED_LABEL = "Audit-Excerpt-Omitted"
+_OMITTED_REASON = ("the exporting principal may not read the audit log of this Akte "
+                   "(it needs the auditor role on it)")
 Progress = Callable[[int, int], None]
 
 _CHUNK = 1024 * 1024
@@ -278,9 +290,16 @@ def _write_akte(session: Session, bag: _Bag, akte: Akte, top: set[str]) -> dict[
             for v in vorgaenge
         ],
         "documents": doc_entries,
-        "audit_events": _audit_excerpt(session, akte, [v.id for v in vorgaenge],
-                                       [d.id for d in documents]),
+        **_audit_entry(session, akte, [v.id for v in vorgaenge], [d.id for d in documents]),
     }
+
+
+def _audit_entry(session: Session, akte: Akte, vorgang_ids: list[int],
+                 document_ids: list[int]) -> dict[str, Any]:
+    """Return the Akte's audit excerpt for the metadata, or why it is left out."""
+    if Permission.AUDIT in session.permissions(akte):
+        return {"audit_events": _audit_excerpt(session, akte, vorgang_ids, document_ids)}
+    return {"audit_events": None, "audit_excerpt_omitted": _OMITTED_REASON}
 
 
 def _resolve(session: Session, items: Sequence[str | Akte]) -> list[Akte]:
@@ -313,7 +332,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _tag_files(session: Session, bag: _Bag, akten: list[Akte],
-               source_organization: str | None) -> None:
+               source_organization: str | None, omitted: list[str]) -> None:
     root = bag.root
     (root / "bagit.txt").write_text(
         "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8")
@@ -322,9 +341,16 @@ def _tag_files(session: Session, bag: _Bag, akten: list[Akte],
     if source_organization:
         lines.append(f"Source-Organization: {_label(source_organization)}")
     lines += [f"External-Identifier: {_label(a.aktenzeichen)}" for a in akten]
-    lines.append(f"Internal-Sender-Description: e-Akte export of {len(akten)} Akte(n) "
-                 "with every version and rendition, metadata and audit excerpt "
-                 "(data/metadata.json)")
+    if not omitted:
+        lines.append(f"Internal-Sender-Description: e-Akte export of {len(akten)} Akte(n) "
+                     "with every version and rendition, metadata and audit excerpt "
+                     "(data/metadata.json)")
+    else:
+        lines.append(f"Internal-Sender-Description: e-Akte export of {len(akten)} Akte(n) "
+                     "with every version and rendition and metadata (data/metadata.json); "
+                     f"the audit excerpt of {len(omitted)} Akte(n) is not included: the "
+                     "exporting principal may not read their audit log")
+        lines += [f"{AUDIT_OMITTED_LABEL}: {_label(az)}" for az in omitted]
     lines.append(f"Payload-Oxum: {bag.octets}.{bag.files}")
     (root / "bag-info.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     tags = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt"]
@@ -363,7 +389,9 @@ def export_bagit(
 
     Every version's original and every rendition is copied with its exact bytes; the
     manifests carry SHA-256 and SHA-512; ``data/metadata.json`` holds the Akten, Vorgänge,
-    documents and versions with their hashes and the audit events about them. One
+    documents and versions with their hashes and the audit events about them, for each
+    Akte whose audit log the principal may read (else ``bag-info.txt`` names the Akte under
+    :data:`AUDIT_OMITTED_LABEL` and its ``audit_events`` is ``null``). One
     ``export.bagit`` audit event per Akte records the export with the manifest's hash; it
     is kept even if the session later rolls back.
 
@@ -396,6 +424,7 @@ def export_bagit(
             bag.mkdir("data")
             top: set[str] = {"metadata.json"}
             meta_path = tmp / "data" / "metadata.json"
+            omitted: list[str] = []
             with meta_path.open("w", encoding="utf-8", newline="\n") as meta:
                 meta.write(json.dumps({
                     "format": METADATA_FORMAT,
@@ -404,6 +433,8 @@ def export_bagit(
                 }, ensure_ascii=False)[:-1] + ', "akten": [\n')
                 for i, akte in enumerate(akten):
                     entry = _write_akte(session, bag, akte, top)
+                    if entry["audit_events"] is None:
+                        omitted.append(akte.aktenzeichen)
                     meta.write(("" if i == 0 else ",\n")
                                + json.dumps(entry, ensure_ascii=False, sort_keys=True))
                 meta.write("\n]}\n")
@@ -412,7 +443,7 @@ def export_bagit(
             bag.record("data/metadata.json", *_hash_file(meta_path))
             m256.flush()
             m512.flush()
-        _tag_files(session, bag, akten, source_organization)
+        _tag_files(session, bag, akten, source_organization, omitted)
         for path in sorted(bag.dirs, key=lambda p: len(p.parts), reverse=True):
             _fsync_dir(path)
         _fsync_dir(tmp)
@@ -429,5 +460,6 @@ def export_bagit(
         session._audit("export.bagit", "akte", akte, aktenzeichen=akte.aktenzeichen,
                        bag=out.name, files=bag.files, payload_oxum=f"{bag.octets}.{bag.files}",
                        manifest_sha256=manifest_sha,
-                       external_identifiers=[a.aktenzeichen for a in akten])
+                       external_identifiers=[a.aktenzeichen for a in akten],
+                       audit_excerpt=akte.aktenzeichen not in omitted)
     return out

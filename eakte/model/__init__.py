@@ -19,7 +19,7 @@ from eakte.model.checkpoint import AuditCheckpoint
 from eakte.model.crypto import AkteKey, BlobKey, EncryptedBlob
 from eakte.model.document import Document
 from eakte.model.lifecycle import AkteDisposal, LegalHold
-from eakte.model.principal import Grant, Membership, Principal, Setting
+from eakte.model.principal import ExternalSystem, Grant, Membership, Principal, Setting
 from eakte.model.search import SearchOutbox, TextExtraction
 from eakte.model.version import Rendition, Version
 from eakte.model.vorgang import Vorgang
@@ -40,6 +40,7 @@ __all__ = [
     "Document",
     "EncryptedBlob",
     "ExternalRef",
+    "ExternalSystem",
     "Grant",
     "LegalHold",
     "Membership",

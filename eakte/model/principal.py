@@ -1,4 +1,4 @@
-"""Principals (users, groups, organisational units) and store settings."""
+"""Principals (users, groups, organisational units), external systems and store settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eakte.model.base import Base, BigId, bigid
 
-__all__ = ["Grant", "Membership", "Principal", "Setting"]
+__all__ = ["ExternalSystem", "Grant", "Membership", "Principal", "Setting"]
 
 
 class Principal(Base):
@@ -44,9 +44,11 @@ class Membership(Base):
 
 
 class Grant(Base):
-    """A role given to a principal on the store (``target_id`` 0), a unit or an Akte.
+    """A role given to a principal on the store (``target_id`` 0), a unit, an Akte or a system.
 
-    Grants are inherited downwards: unit → sub-units → Akten → Vorgänge → documents.
+    Grants are inherited downwards: unit → sub-units → Akten → Vorgänge → documents. A grant
+    on an external system (``target_type`` ``"system"``, ``target_id`` an
+    :class:`ExternalSystem`) lets the principal use that system's external ids.
     """
 
     __tablename__ = "grants"
@@ -62,6 +64,19 @@ class Grant(Base):
     target_id: Mapped[int] = mapped_column(BigId)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ExternalSystem(Base):
+    """An external system (a Fachverfahren) whose ids principals may be granted to use.
+
+    A row exists once a grant has named the system; it only gives grants a target.
+    """
+
+    __tablename__ = "external_systems"
+
+    id: Mapped[bigid]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime]
 
 
 class Setting(Base):

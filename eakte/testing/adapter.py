@@ -16,9 +16,10 @@ one document, ready to be filed into ``adapter_store``::
             return MyAdapter(folder=tmp_path / "in", mapping=...)
 
 ``adapter_store`` has the Aktenplan of :data:`CONTRACT_PLAN` and a user
-:data:`CONTRACT_USER` with the editor role on its top units; the adapter runs as that
-user, as it would in production. Map your sample cases to those units (or create Akten
-there in your fixture, as the store's administrator).
+:data:`CONTRACT_USER` with the editor role on its top units and, once the adapter runs,
+the owner role on the adapter's system (``system:NAME``, for its external ids); the
+adapter runs as that user, as it would in production. Map your sample cases to those
+units (or create Akten there in your fixture, as the store's administrator).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def _document_count(store: Store) -> int:
         return sum(len(s.documents(akte)) for akte in s.list_akten())
 
 
+def _own_system(store: Store, system: str) -> None:
+    """Let CONTRACT_USER use the external ids of ``system`` (as an administrator grants)."""
+    with store.session() as s:
+        s.grant(CONTRACT_USER, "owner", f"system:{system}")
+
+
 def _documents(results: list[FilingResult]) -> list[FilingResult]:
     return [r for result in results for r in result.walk() if r.key.document_id is not None]
 
@@ -89,6 +96,8 @@ class AdapterContract:
         raise NotImplementedError("provide an 'adapter' fixture in your test class")
 
     def _run(self, adapter: Adapter, store: Store, user: str = CONTRACT_USER) -> RunReport:
+        if user == CONTRACT_USER:
+            _own_system(store, adapter.system)
         return run_once(adapter, store, user=user)
 
     def test_class_satisfies_the_contract(self, adapter: Adapter) -> None:
@@ -146,8 +155,23 @@ class AdapterContract:
         """A principal without the editor role files nothing; the run reports failures."""
         with adapter_store.session() as s:
             s.add_user("ohne-rechte")
+            s.grant("ohne-rechte", "owner", f"system:{adapter.system}")
         report = self._run(adapter, adapter_store, user="ohne-rechte")
         assert not report.ok
+        assert _document_count(adapter_store) == 0
+
+    def test_without_the_system_nothing_is_filed(self, adapter: Adapter,
+                                                 adapter_store: Store) -> None:
+        """An editor that does not hold the adapter's system files nothing (AccessDenied)."""
+        with adapter_store.session() as s:
+            s.add_user("fremdes-verfahren")
+            for kennzeichen, _, parent in CONTRACT_PLAN:
+                if parent is None:
+                    s.grant("fremdes-verfahren", "editor", kennzeichen)
+        report = self._run(adapter, adapter_store, user="fremdes-verfahren")
+        assert not report.ok
+        assert report.failed and all(isinstance(r.error, eakte.AccessDenied)
+                                     for r in report.failed)
         assert _document_count(adapter_store) == 0
 
     def test_store_verifies_after_filing(self, adapter: Adapter, adapter_store: Store) -> None:

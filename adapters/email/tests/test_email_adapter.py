@@ -48,6 +48,8 @@ def store(tmp_path: Path):
     with store.session() as s:
         s.grant(CONTRACT_USER, "editor", "020")
         s.grant(CONTRACT_USER, "editor", "630")
+        for system in ("email", "poststelle"):  # the systems whose keys the tests file under
+            s.grant(CONTRACT_USER, "owner", f"system:{system}")
     yield store
     store.close()
 

@@ -79,6 +79,7 @@ def store(tmp_path: Path):
         s.add_user(CONTRACT_USER)
     with store.session() as s:
         s.grant(CONTRACT_USER, "editor", "630")
+        s.grant(CONTRACT_USER, "owner", "system:ozg-bauportal")  # the mapping's system
     yield store
     store.close()
 

@@ -189,6 +189,7 @@ class _Takeover:
 
         Raises:
             ArchiveImportError: duplicate IDs, classified content or no objects.
+            AccessDenied: the principal may not use the ``xdomea`` system's external ids.
             StateConflict: an object was imported before.
         """
         if not self.objects:
@@ -212,6 +213,7 @@ class _Takeover:
                 raise ArchiveImportError(f"{obj.element} {obj.id}: Aussonderungsart "
                                          f"{obj.aussonderungsart!r} is not A, B or V")
         keys = list(ids)
+        self.s.require_system(_SYSTEM)  # before asking which xdomea ids exist
         for start in range(0, len(keys), 500):
             taken = self.orm.execute(
                 select(ExternalRef.external_id, ExternalRef.object_type, ExternalRef.object_id)
