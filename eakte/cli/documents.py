@@ -99,8 +99,8 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
                 progress=lambda done, total: progress.update(filing, completed=done),
             )
             latest = s.latest_versions(target)
-            views = [document_summary(d, latest[d.id], target.aktenzeichen)
-                     for d in documents]
+            views = [{**document_summary(d, latest[d.id], target.aktenzeichen),
+                      "source_path": d.meta.get("source_path")} for d in documents]
             # the commit at the end of this block indexes the documents: show that too
             indexing = progress.add_task("indexing", total=None)
             s.index_progress = lambda done, total: progress.update(

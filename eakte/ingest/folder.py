@@ -264,8 +264,20 @@ def _parts(relative: str) -> list[str]:
     return parts
 
 
-def _refused(relative: str, exc: OSError) -> InvalidInput:
-    if exc.errno in (errno.ELOOP, errno.EMLINK):  # EMLINK: what BSDs say for O_NOFOLLOW
+def _is_link(part: str, directory: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(part, dir_fd=directory).st_mode)
+    except OSError:
+        return False
+
+
+def _refused(relative: str, exc: OSError, part: str | None = None,
+             directory: int | None = None) -> InvalidInput:
+    # ELOOP: a link met O_NOFOLLOW (EMLINK on BSDs); with O_DIRECTORY Linux says ENOTDIR
+    link = exc.errno in (errno.ELOOP, errno.EMLINK) or (
+        exc.errno == errno.ENOTDIR and part is not None and directory is not None
+        and _is_link(part, directory))
+    if link:
         return UnsafeContent(f"{relative!r} is (or lies below) a symbolic link; it was not "
                              "read (was it replaced after the folder was listed?)")
     return InvalidInput(f"cannot read {relative!r}: {exc.strerror or exc}")
@@ -336,7 +348,7 @@ def _open_below(real_root: Path, parts: list[str], relative: str) -> int:
             try:
                 below = os.open(part, flags | _O_DIRECTORY, dir_fd=directory)
             except OSError as exc:
-                raise _refused(relative, exc) from exc
+                raise _refused(relative, exc, part, directory) from exc
             os.close(directory)
             directory = below
         try:
