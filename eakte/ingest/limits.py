@@ -324,7 +324,7 @@ def load_json(data: str | bytes, *, what: str = "JSON",
     try:
         return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, or an integer beyond Python's digit limit
-        raise InvalidInput(f"{what} is not valid JSON: {exc}") from exc
+        raise InvalidInput(f"{what} is not JSON: {exc}") from exc
 
 
 # -- e-mail ------------------------------------------------------------------------------
