@@ -101,10 +101,12 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
             latest = s.latest_versions(target)
             views = [{**document_summary(d, latest[d.id], target.aktenzeichen),
                       "source_path": d.meta.get("source_path")} for d in documents]
-            # the commit at the end of this block indexes the documents: show that too
-            indexing = progress.add_task("indexing", total=None)
-            s.index_progress = lambda done, total: progress.update(
-                indexing, completed=done, total=total)
+            store = app.store()
+            if store.auto_index and store.indexer is not None:
+                # the commit at the end of this block indexes the documents: show that too
+                indexing = progress.add_task("indexing", total=None)
+                s.index_progress = lambda done, total: progress.update(
+                    indexing, completed=done, total=total)
     elapsed = time.monotonic() - started
     if app.json:
         emit_json(views)
