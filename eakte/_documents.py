@@ -51,8 +51,15 @@ __all__ = ["DocumentsMixin"]
 
 
 def _origin(source: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """Return the metadata that records where a file found in a folder lay in it."""
-    return {"source_path": source.relative} if isinstance(source, FolderFile) else None
+    """Return the metadata that records where a file found in a folder lay in it.
+
+    Bytes of a name that are not UTF-8 (kept by the OS as lone surrogates) become U+FFFD,
+    as metadata must be valid Unicode.
+    """
+    if not isinstance(source, FolderFile):
+        return None
+    path = source.relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return {"source_path": path}
 
 
 class DocumentsMixin(UnitOfWork):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -89,3 +90,12 @@ def test_progress_shows_filing_and_indexing(ok, akte, tmp_path) -> None:
     assert re.search(r"filing\s+━+\s+5/5", shown), shown
     # the indexing after the commit reports its progress into the same display
     assert re.search(r"indexing\s+━+\s+5/5", shown), shown
+
+
+def test_a_name_that_is_not_utf8_is_filed_with_a_readable_source_path(ok, akte, tmp_path
+                                                                      ) -> None:
+    folder = tmp_path / "alt"
+    (folder / "ablage").mkdir(parents=True)
+    (folder / "ablage" / os.fsdecode(b"stra\xdfe.txt")).write_bytes(b"Latin-1-Name\n")
+    docs = json.loads(ok("add", akte, str(folder), "--json").stdout)
+    assert docs[0]["source_path"] == "ablage/stra\ufffde.txt"
