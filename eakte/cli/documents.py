@@ -26,7 +26,7 @@ from rich.tree import Tree
 
 from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
 from eakte.cli._views import akte_view, document_summary, document_view
-from eakte.ingest.folder import FolderScan, scan_paths
+from eakte.ingest.folder import scan_paths, summarize_skipped
 from eakte.types import DocumentKind
 
 __all__ = ["add", "get", "show", "version"]
@@ -75,8 +75,9 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
     """
     started = time.monotonic()
     found, skipped = scan_paths([*paths], follow_symlinks=follow_symlinks)
-    if skipped:
-        app.note(FolderScan(skipped=skipped).summary() or "")
+    summary = summarize_skipped(skipped)
+    if summary:
+        app.note(summary)
     if not found:
         raise click.UsageError("no files to add (the directories are empty"
                                + (", or hold only skipped entries)" if skipped else ")"))

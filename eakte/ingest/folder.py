@@ -42,6 +42,7 @@ __all__ = [
     "read_in_folder",
     "scan_folder",
     "scan_paths",
+    "summarize_skipped",
 ]
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -127,12 +128,19 @@ class FolderScan:
 
     def summary(self) -> str | None:
         """Return ``"skipped 2: passwd (symlink), .DS_Store (hidden)"``, or None."""
-        if not self.skipped:
-            return None
-        shown = ", ".join(str(s) for s in self.skipped[:_SUMMARY_NAMES])
-        more = len(self.skipped) - _SUMMARY_NAMES
-        return f"skipped {len(self.skipped)}: {shown}" + (f" and {more} more" if more > 0
-                                                          else "")
+        return summarize_skipped(self.skipped)
+
+
+def summarize_skipped(skipped: Sequence[SkippedEntry]) -> str | None:
+    """Return ``"skipped 2: passwd (symlink), .DS_Store (hidden)"`` (None: nothing skipped).
+
+    At most ten entries are named; the rest are counted.
+    """
+    if not skipped:
+        return None
+    shown = ", ".join(str(s) for s in skipped[:_SUMMARY_NAMES])
+    more = len(skipped) - _SUMMARY_NAMES
+    return f"skipped {len(skipped)}: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _join(parent: str, name: str) -> str:

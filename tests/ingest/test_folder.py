@@ -108,3 +108,11 @@ def test_folder_file_is_a_path(tree: Path) -> None:
     assert found.name == "grundriss.txt"
     with open_source(found) as src:
         assert src.filename == "grundriss.txt" and src.size == len(b"Grundriss\n")
+
+
+def test_summary_names_ten_and_counts_the_rest(tmp_path: Path) -> None:
+    for i in range(12):
+        (tmp_path / f".versteckt-{i:02d}").write_bytes(b"x")
+    summary = scan_folder(tmp_path).summary()
+    assert summary.startswith("skipped 12: .versteckt-00 (hidden), ")
+    assert summary.endswith(".versteckt-09 (hidden) and 2 more")
