@@ -398,3 +398,20 @@ def test_file_swapped_for_a_symlink_after_the_claim_is_not_read(store, folder: P
     error = _failure(folder, "a-swap")
     assert error["type"] == "UnsafeContent" and "symbolic link" in error["message"]
     assert documents_in(store) == 0
+
+
+def test_cli_run_goes_past_a_nesting_bomb(store, folder: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps(MAPPING), encoding="utf-8")
+    _poison_sidecar(folder / "inbox", "a-poison")
+    drop(folder, "b-good", "BA-1", {"antrag.txt": b"Antrag"})
+    store.close()
+    args = ("--user", CONTRACT_USER, "adapter", "run", "dropfolder", "--folder", str(folder),
+            "--mapping", str(mapping), "--json")
+    result = _cli(tmp_path, *args)
+    assert result.exit_code == 11, result.output  # one failed, the other filed
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"created": 1, "failed": 1}
+    assert "RecursionError" not in result.output
+    again = _cli(tmp_path, *args)  # the queue is not blocked: nothing is left to fail
+    assert again.exit_code == 0 and json.loads(again.stdout)["counts"] == {}
