@@ -18,6 +18,7 @@ from eakte.errors import (
     SearchError,
 )
 from eakte.ingest.claims import check_claims
+from eakte.ingest.folder import FolderFile
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
 from eakte.ingest.screen import needs_screening, screen_content
 from eakte.ingest.source import ChainedReader, Source, open_source
@@ -47,6 +48,18 @@ from eakte._unit_of_work import (
 )
 
 __all__ = ["DocumentsMixin"]
+
+
+def _origin(source: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Return the metadata that records where a file found in a folder lay in it.
+
+    Bytes of a name that are not UTF-8 (kept by the OS as lone surrogates) become U+FFFD,
+    as metadata must be valid Unicode.
+    """
+    if not isinstance(source, FolderFile):
+        return None
+    path = source.relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return {"source_path": path}
 
 
 class DocumentsMixin(UnitOfWork):
@@ -190,10 +203,15 @@ class DocumentsMixin(UnitOfWork):
         """File many files as new documents in one transaction.
 
         Every path is checked before anything is written, so a bad path fails the whole
-        batch early; all documents commit together with the session.
+        batch early; all documents commit together with the session. A
+        :class:`~eakte.ingest.folder.FolderFile` (from
+        :func:`~eakte.ingest.folder.scan_folder`) is opened without following links out
+        of its folder, and its path below the folder is kept in the document's metadata
+        as ``source_path``.
 
         Raises:
             InvalidInput: a path is missing, not a file, unreadable or empty.
+            UnsafeContent: a folder's file turned out to be a symbolic link.
             StateConflict: the Akte is closed.
         """
         akte = self._own(akte)
@@ -212,7 +230,7 @@ class DocumentsMixin(UnitOfWork):
             for i, path in enumerate(sources, 1):
                 documents.append(
                     self.file_document(akte, path, title=title, vorgang=vorgang, kind=kind,
-                                       flush=False)
+                                       metadata=_origin(path), flush=False)
                 )
                 if progress is not None:
                     progress(i, total)

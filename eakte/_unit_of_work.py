@@ -187,6 +187,9 @@ class UnitOfWork:
         self._dedup_blobs: list[str] = []  # blobs this session reused (put found them stored)
         self._post_commit: list[Callable[[], None]] = []  # run after a successful commit
         self._access: AccessPolicy | None = None
+        #: Called as ``index_progress(done, total)`` while the commit's documents are
+        #: indexed (after the commit, when the store indexes automatically).
+        self.index_progress: Callable[[int, int | None], None] | None = None
         self._akte_scope: dict[int, tuple[int, str]] = {}  # Akte id -> (unit id, confidentiality)
         self._closed = False
         try:
@@ -370,7 +373,7 @@ class UnitOfWork:
             hooks, self._post_commit = self._post_commit, []
         self._events.clear()
         if indexed:
-            self._store._after_commit()
+            self._store._after_commit(progress=self.index_progress)
         for hook in hooks:
             hook()
 

@@ -145,7 +145,12 @@ class Adapter(Protocol):
     - ``run_once(filer)`` MUST file through ``filer`` only, MUST return a
       :class:`RunReport` with one result per case, MUST NOT raise for a problem of a
       single item (that item's result says ``failed``), and SHALL be idempotent: running
-      it again on the same input MUST NOT create anything twice.
+      it again on the same input MUST NOT create anything twice. Every item ends as its
+      own result, also when something unexpected goes wrong while reading or parsing it:
+      ``report.results.append(filer.attempt(name, lambda: filer.file_case(...)))`` turns
+      any exception of that item into its ``failed`` result. Untrusted JSON and e-mail
+      SHOULD be parsed with :func:`eakte.ingest.limits.load_json` and
+      :func:`~eakte.ingest.limits.parse_email`, which refuse nesting bombs.
     - Input MUST be acknowledged (moved, marked) only after its case was committed, so
       that a crash in between leads to a harmless retry, never to a loss.
     - An adapter that follows the change feed MAY define ``follow(events, filer)``; after
@@ -424,13 +429,22 @@ def run_once(adapter: Adapter, store: Store, *, user: str | None = None) -> RunR
     """Run ``adapter`` once: file what is ready, then follow the change feed if it does.
 
     Raises:
-        AdapterError: the adapter returned something other than a RunReport.
+        AdapterError: the adapter returned something other than a RunReport, or stopped
+            on an exception it did not turn into an item's failure.
         EakteError: a problem of the whole run (unreachable store, unknown user).
     """
     from eakte.errors import AdapterError
 
     filer = _filer(adapter, store, user)
-    report = adapter.run_once(filer)
+    try:
+        report = adapter.run_once(filer)
+    except EakteError:
+        raise
+    except Exception as exc:  # third-party code broke the contract: say which adapter
+        raise AdapterError(
+            f"adapter {adapter.name!r} stopped on an unexpected {type(exc).__name__}: {exc}; "
+            "the cases it filed before are committed; the adapter should report a bad item "
+            "as that item's failure (Filer.attempt)") from exc
     if not isinstance(report, RunReport):
         raise AdapterError(f"adapter {adapter.name!r} returned a {type(report).__name__} "
                            "from run_once, not a RunReport")

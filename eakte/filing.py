@@ -31,7 +31,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from eakte.errors import EakteError, InvalidInput, NotFoundError, StateConflict
+from eakte.errors import AdapterError, EakteError, InvalidInput, NotFoundError, StateConflict
 from eakte.ingest.source import Source
 from eakte.types import DocumentKind
 
@@ -50,6 +50,7 @@ __all__ = [
     "Filer",
     "FilingResult",
     "FilingStatus",
+    "item_error",
 ]
 
 _MAX_ID = 200
@@ -248,6 +249,24 @@ def _failed(key: ExternalKey, exc: EakteError) -> FilingResult:
     return FilingResult(key=key, status=FilingStatus.FAILED, error=exc)
 
 
+def item_error(exc: Exception, item: str) -> EakteError:
+    """Return ``exc`` as the error of one item: an EakteError as is, anything else wrapped.
+
+    An exception eakte did not expect (a parser's ``RecursionError``, a bug in an
+    adapter) becomes an :class:`~eakte.errors.AdapterError` that names the item and the
+    original exception (kept as ``__cause__``), so it can be reported as that item's
+    failure while the run goes on.
+    """
+    if isinstance(exc, EakteError):
+        return exc
+    detail = str(exc).strip()
+    error = AdapterError(f"{item}: unexpected {type(exc).__name__}"
+                         + (f" ({detail[:300]})" if detail else "")
+                         + "; nothing of this item was filed, the others are not affected")
+    error.__cause__ = exc
+    return error
+
+
 class Filer:
     """Files cases of one Fachverfahren (``system``) into a store, idempotently.
 
@@ -352,10 +371,11 @@ class Filer:
             try:
                 keys.append(self.key(case.object_id))
                 prepared.append(Prepared.of(case, self.store.max_file_size))
-            except EakteError as exc:
+            except Exception as exc:  # one case's problem, also an unexpected one
+                error = item_error(exc, f"case {getattr(case, 'object_id', '?')!r}")
                 if len(keys) == len(prepared):
-                    keys.append(exc)
-                prepared.append(exc)
+                    keys.append(error)
+                prepared.append(error)
         try:
             ready = [p for p in prepared if isinstance(p, Prepared)]
             if len(group) > 1 and len(ready) == len(group):
@@ -363,8 +383,8 @@ class Filer:
                     with self.session() as s:
                         return [file_case_in(s, self, case, prep)
                                 for case, prep in zip(group, ready, strict=True)]
-                except EakteError:
-                    pass  # file them one by one below: the good ones land
+                except Exception:  # any failure: file them one by one below, so that the
+                    ready = []  # good ones land and each bad one gets its own result
             return [
                 self._file_one(case, key, prep)
                 for case, key, prep in zip(group, keys, prepared, strict=True)
@@ -390,9 +410,33 @@ class Filer:
                 # a concurrent writer may have filed the same key: look again
                 if attempt == self.retries:
                     return _failed(key, exc)
-            except EakteError as exc:
-                return _failed(key, exc)
+            except Exception as exc:  # this item's failure, never the batch's
+                return _failed(key, item_error(exc, f"case {key.object_id!r}"))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def attempt(self, item: str, work: Callable[[], FilingResult]) -> FilingResult:
+        """Run ``work`` for one item of an adapter's input and return its result.
+
+        Whatever goes wrong inside ``work`` (reading, parsing, mapping, filing) becomes the
+        ``failed`` result of this item, with the error (see :func:`item_error`); the
+        caller goes on with the next item. ``KeyboardInterrupt`` still ends the run.
+
+        Args:
+            item: names the item, e.g. its file name; the key of a failed result is
+                ``system:item`` (shortened, control characters dropped).
+            work: reads the item and files it, usually ``lambda: filer.file_case(...)``.
+        """
+        try:
+            return work()
+        except Exception as exc:  # the item's failure, never the run's
+            return _failed(self._item_key(item), item_error(exc, item))
+
+    def _item_key(self, item: str) -> ExternalKey:
+        label = "".join(ch for ch in item if ord(ch) >= 32 and ord(ch) != 127).strip()
+        try:
+            return self.key(label[:_MAX_ID] or "?")
+        except InvalidInput:
+            return self.key("?")
 
     # -- retrieval -----------------------------------------------------------------------
 

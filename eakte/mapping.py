@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from eakte.errors import InvalidInput
+from eakte.ingest.limits import load_json
 from eakte.schemas import validate
 
 __all__ = ["AkteTarget", "DocumentSpec", "FieldMapping", "VorgangSpec", "lookup_field"]
@@ -236,10 +237,7 @@ class FieldMapping:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"cannot read mapping {where!r}: {exc}") from exc
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"mapping {where!r} is not JSON: {exc}") from exc
+        spec = load_json(text, what=f"mapping {where!r}")
         return cls(spec, source=f"mapping {where!r}")
 
     @property

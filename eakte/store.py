@@ -312,12 +312,13 @@ class Store:
         indexer = self.indexer
         return None if indexer is None else indexer.drain(progress=progress)
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, *, progress: Callable[[int, int | None], None] | None = None
+                      ) -> None:
         """Index what the commit queued; an index failure never undoes the commit."""
         if not self.auto_index:
             return
         try:
-            self.index_pending()
+            self.index_pending(progress=progress)
             self.last_index_error = None
         except EakteError as exc:
             self.last_index_error = exc

@@ -197,3 +197,19 @@ def test_cli_runs_an_adapter_with_its_options(fake_eps, monkeypatch, tmp_path) -
     assert json.loads(result.stdout)["notes"] == ["looked at /srv/in"]
     helptext = runner.invoke(cli, ["adapter", "run", "good", "--help"]).stdout
     assert "--folder" in helptext and "Where to look." in helptext and "--watch" in helptext
+
+
+class Exploding(Good):
+    """An adapter that breaks the contract: an unexpected exception escapes its run."""
+
+    name = "exploding"
+
+    def run_once(self, filer: Filer) -> RunReport:
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_an_exception_escaping_an_adapter_is_an_adapter_error(mem_store) -> None:
+    with pytest.raises(eakte.AdapterError, match="'exploding' stopped on an unexpected "
+                                                 "RecursionError") as raised:
+        run_once(Exploding(), mem_store)
+    assert isinstance(raised.value.__cause__, RecursionError)

@@ -220,3 +220,45 @@ def test_results_serialise_as_receipts(filer: Filer) -> None:
     data = result.as_dict()
     validate(data, "filing-receipt", what="receipt")
     assert data["documents"][0]["documents"][0]["document_id"] == "plan"
+
+
+class Exploding(io.RawIOBase):
+    """A stream that fails as a buggy parser or a broken device might."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+@pytest.mark.parametrize("group_size", [1, 3])
+def test_an_unexpected_exception_fails_only_its_item(filer: Filer, store: eakte.Store,
+                                                     group_size: int) -> None:
+    poison = CaseRecord("BA-POISON", fields=case().fields, documents=[
+        DocumentRecord("antrag", Exploding(), filename="antrag.txt")])
+    results = filer.file_cases([case("BA-1"), poison, case("BA-2")], group_size=group_size)
+    assert [r.status.value for r in results] == ["created", "failed", "created"]
+    error = results[1].error
+    assert isinstance(error, eakte.AdapterError)
+    assert "unexpected RecursionError" in str(error) and "BA-POISON" in str(error)
+    assert isinstance(error.__cause__, RecursionError)
+    assert results[1].as_dict()["error"]["type"] == "AdapterError"
+    assert count_documents(store) == 4
+
+
+def test_attempt_turns_any_failure_of_an_item_into_its_result(filer: Filer) -> None:
+    def broken() -> eakte.filing.FilingResult:
+        return {}["missing"]
+
+    result = filer.attempt("eingang/a\x07.json", broken)
+    assert result.status == FilingStatus.FAILED
+    assert result.key == ExternalKey("bauportal", "eingang/a.json")
+    assert "unexpected KeyError" in str(result.error)
+    assert filer.attempt("ok", lambda: filer.file_case(case())).status == FilingStatus.CREATED
+
+    def interrupted() -> eakte.filing.FilingResult:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # the operator's stop still stops
+        filer.attempt("x", interrupted)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +28,7 @@ from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, p
 from eakte.cli._tables import fmt_utc, id_col, text_col
 from eakte.cli._views import akte_view, document_summary, document_view
 from eakte.errors import StateConflict
-from eakte.ingest.source import expand_paths
+from eakte.ingest.folder import scan_paths, summarize_skipped
 from eakte.types import DocumentKind
 
 __all__ = ["add", "get", "show", "version"]
@@ -38,6 +39,9 @@ _DOCUMENT_ID = re.compile(r"[0-9]+")
 
 
 # -- add ---------------------------------------------------------------------------------
+
+#: Above this many documents, ``add`` prints a summary instead of one row per document.
+LIST_LIMIT = 50
 
 
 @click.command()
@@ -52,40 +56,68 @@ _DOCUMENT_ID = re.compile(r"[0-9]+")
 @click.option("--kind", type=click.Choice([k.value for k in DocumentKind]),
               default=DocumentKind.INTERNAL.value, show_default=True,
               help="Direction of the documents relative to the agency.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="In directories, follow symbolic links that stay inside the directory "
+                   "(default: skip every link).")
+@click.option("--list", "list_all", is_flag=True,
+              help=f"List every filed document, also above {LIST_LIMIT} (default: a "
+                   "summary then).")
 @json_option
 @pass_app
 def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | None,
-        title: str | None, kind: str) -> None:
+        title: str | None, kind: str, follow_symlinks: bool, list_all: bool) -> None:
     """File documents into an Akte.
 
     Each PATH becomes a document in the Akte AKTENZEICHEN; a directory adds every file
-    below it. All documents are filed in one transaction: if one file is refused (empty,
-    unreadable), none is filed.
+    below it, keeping each file's path below the directory in the document's metadata
+    (source_path). In directories, hidden entries (names starting with a dot) and symbolic
+    links are skipped and reported; --follow-symlinks follows links, but never to
+    anything outside the directory. All documents are filed in one transaction: if one
+    file is refused (empty, unreadable), none is filed.
     """
-    sources: list[str | os.PathLike[str]] = [*paths]
-    files = list(expand_paths(sources))
-    if not files:
-        raise click.UsageError("no files to add (the directories are empty)")
-    if title is not None and len(files) > 1:
-        raise click.UsageError(f"--title needs exactly one file, got {len(files)}")
+    started = time.monotonic()
+    found, skipped = scan_paths([*paths], follow_symlinks=follow_symlinks)
+    summary = summarize_skipped(skipped)
+    if summary:
+        app.note(summary)
+    if not found:
+        raise click.UsageError("no files to add (the directories are empty"
+                               + (", or hold only skipped entries)" if skipped else ")"))
+    if title is not None and len(found) > 1:
+        raise click.UsageError(f"--title needs exactly one file, got {len(found)}")
     err = app.err
-    with app.session() as s, Progress(
-        TextColumn("filing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, transient=True, disable=len(files) < 2 or not err.is_terminal,
+    with Progress(
+        TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+        disable=len(found) < 2 or not err.is_terminal,
     ) as progress:
-        target = s.get_akte(aktenzeichen)
-        folder = None
-        if vorgang is not None:
-            folder = s.find_vorgang(target, vorgang) or s.create_vorgang(target, vorgang)
-        task = progress.add_task("filing", total=len(files))
-        documents = s.file_documents(
-            target, files, vorgang=folder, title=title, kind=kind,
-            progress=lambda done, total: progress.update(task, completed=done),
-        )
-        latest = s.latest_versions(target)
-        views = [document_summary(d, latest[d.id], target.aktenzeichen) for d in documents]
+        with app.session() as s:
+            target = s.get_akte(aktenzeichen)
+            folder = None
+            if vorgang is not None:
+                folder = s.find_vorgang(target, vorgang) or s.create_vorgang(target, vorgang)
+            filing = progress.add_task("filing", total=len(found))
+            documents = s.file_documents(
+                target, found, vorgang=folder, title=title, kind=kind,
+                progress=lambda done, total: progress.update(filing, completed=done),
+            )
+            latest = s.latest_versions(target)
+            views = [{**document_summary(d, latest[d.id], target.aktenzeichen),
+                      "source_path": d.meta.get("source_path")} for d in documents]
+            store = app.store()
+            if store.auto_index and store.indexer is not None:
+                # the commit at the end of this block indexes the documents: show that too
+                indexing = progress.add_task("indexing", total=None)
+                s.index_progress = lambda done, total: progress.update(
+                    indexing, completed=done, total=total)
+    elapsed = time.monotonic() - started
     if app.json:
         emit_json(views)
+        return
+    if len(views) > LIST_LIMIT and not list_all:
+        size = sum(int(v["size"]) for v in views)
+        app.out.print(f"Filed {len(views):,} documents ({fmt_size(size)}) in "
+                      f"{target.aktenzeichen} in {elapsed:.1f} s; --list shows each one")
         return
     table = Table("ID", "Title", "Size", "MIME", "SHA-256",
                   title=f"Filed {len(views)} document(s) in {target.aktenzeichen}")

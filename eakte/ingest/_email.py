@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from email import policy
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
+from email.message import Message
 from itertools import islice
 
 from eakte.ingest._draft import Draft, DraftPart, ExtractionFailed
 from eakte.ingest._markup import extract_html
 from eakte.ingest.charset import decode_text
+from eakte.ingest.limits import parse_email
 
 __all__ = ["PartExtractor", "extract_eml"]
 
@@ -96,10 +96,11 @@ def extract_eml(data: bytes, draft: Draft, depth: int, extract_part: PartExtract
 
     Raises:
         ExtractionFailed: the bytes are not an e-mail message.
+        UnsafeContent: its MIME parts nest deeper than the limit.
         TextFull: the text limit was reached.
     """
-    message = BytesParser(policy=policy.default).parsebytes(data)
-    if not isinstance(message, EmailMessage) or not any(message.keys()):
+    message = parse_email(data, max_depth=draft.limits.max_email_depth)
+    if not any(message.keys()):
         raise ExtractionFailed("not an e-mail message: no headers found")
     for name in _HEADERS:
         value = _header(message, name)

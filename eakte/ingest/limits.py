@@ -1,33 +1,51 @@
-"""Guards for untrusted input: size caps, zip-bomb and path-traversal checks, safe XML parsing.
+"""Guards for untrusted input: size caps, zip bombs, traversal, safe XML, JSON and e-mail.
 
 Everything here raises :class:`~eakte.errors.UnsafeContent` when input crosses a limit, and
 never needs to decompress or expand more than the limit to decide: ZIP members are judged
 by their central-directory sizes first and then read in bounded chunks (a lying header cannot
 make us read more than :attr:`ExtractLimits.max_member_bytes`); XML is parsed by expat with
 every document type declaration refused before an entity can be declared, let alone expanded.
+JSON is measured for nesting before it is parsed (:func:`load_json`), and e-mail MIME trees
+are measured right after parsing (:func:`parse_email`), so no nesting bomb reaches code
+that recurses over the structure.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from typing import Any, BinaryIO, Final, Protocol
 from xml.parsers import expat
 
-from eakte.errors import UnsafeContent
+from eakte.errors import InvalidInput, UnsafeContent
 
 __all__ = [
+    "MAX_EMAIL_DEPTH",
+    "MAX_JSON_DEPTH",
     "ExtractLimits",
     "XmlHandler",
     "check_zip",
+    "email_depth",
     "iter_member",
+    "json_depth",
+    "load_json",
+    "parse_email",
     "parse_xml",
     "read_at_most",
     "read_bounded",
     "unsafe_member_name",
 ]
+
+#: Deepest nesting of arrays and objects :func:`load_json` accepts.
+MAX_JSON_DEPTH: Final = 64
+#: Deepest nesting of MIME parts (multiparts and attached messages) in one e-mail.
+MAX_EMAIL_DEPTH: Final = 32
 
 _MiB = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -49,6 +67,7 @@ class ExtractLimits:
         ratio_floor_bytes: entries up to this size are not ratio-checked.
         max_xml_depth: deepest element nesting accepted in XML.
         max_email_parts: most MIME parts (attachments included) read from one e-mail.
+        max_email_depth: deepest nesting of MIME parts in one e-mail.
         max_nesting: deepest nesting of attachments (an e-mail attached to an e-mail …).
     """
 
@@ -62,6 +81,7 @@ class ExtractLimits:
     ratio_floor_bytes: int = 1 * _MiB
     max_xml_depth: int = 512
     max_email_parts: int = 200
+    max_email_depth: int = MAX_EMAIL_DEPTH
     max_nesting: int = 3
 
 
@@ -242,3 +262,117 @@ def parse_xml(
     for chunk in source:
         parser.Parse(chunk, False)
     parser.Parse(b"", True)
+
+
+# -- JSON --------------------------------------------------------------------------------
+
+# A string token, or an unterminated one up to the end (a file still being written): what
+# a string holds never counts as nesting.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str, *, stop_at: int | None = None) -> int:
+    """Return how deeply arrays and objects nest in the JSON ``text``, without parsing it.
+
+    Runs in one pass without recursion, so it is safe on any input; for malformed text
+    it returns the depth of its brackets outside strings. With ``stop_at`` it returns
+    as soon as the depth exceeds that value.
+    """
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_at is not None and deepest > stop_at:
+                    return deepest
+        else:
+            depth -= 1
+    return deepest
+
+
+def load_json(data: str | bytes, *, what: str = "JSON",
+              max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse untrusted JSON, refusing nesting deeper than ``max_depth`` before parsing.
+
+    Bytes must be UTF-8 (a byte order mark is allowed). Python's parser, and everything
+    that later walks the result (schema validation, rendering), recurses once per level;
+    the depth is therefore measured first, without recursion.
+
+    Args:
+        data: the JSON text or its UTF-8 bytes.
+        what: names the input in messages, e.g. ``"sidecar x.eakte.json"``.
+        max_depth: deepest nesting of arrays and objects accepted.
+
+    Raises:
+        UnsafeContent: nested deeper than ``max_depth``.
+        InvalidInput: not UTF-8, or not JSON (the message gives the position).
+    """
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            text = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"{what} is not UTF-8: {exc}") from exc
+    else:
+        text = data
+    # fewer brackets in all than the limit cannot nest deeper than it: no scan needed
+    if (text.count("[") + text.count("{") > max_depth
+            and json_depth(text, stop_at=max_depth) > max_depth):
+        raise UnsafeContent(f"{what} nests arrays and objects deeper than {max_depth} "
+                            "levels; refusing to parse it")
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, or an integer beyond Python's digit limit
+        raise InvalidInput(f"{what} is not JSON: {exc}") from exc
+
+
+# -- e-mail ------------------------------------------------------------------------------
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if part.is_multipart() and isinstance(payload, list):
+        return [p for p in payload if isinstance(p, Message)]
+    return []
+
+
+def email_depth(message: Message, *, stop_at: int | None = None) -> int:
+    """Return how deeply MIME parts nest in ``message`` (1: a single part), iteratively.
+
+    With ``stop_at`` it returns as soon as the depth exceeds that value.
+    """
+    deepest = 0
+    stack: list[tuple[Message, int]] = [(message, 1)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if stop_at is not None and deepest > stop_at:
+                return deepest
+        stack.extend((child, depth + 1) for child in _children(part))
+    return deepest
+
+
+def parse_email(raw: bytes, *, what: str = "e-mail",
+                max_depth: int = MAX_EMAIL_DEPTH) -> EmailMessage:
+    """Parse an untrusted e-mail, refusing MIME nesting deeper than ``max_depth``.
+
+    Python's e-mail parser and every walk over a message recurse once per level; a
+    message nested thousands of levels deep would exhaust the stack. It is refused with
+    :class:`~eakte.errors.UnsafeContent` instead, whether the parser itself or the
+    measurement after it finds the nesting too deep.
+
+    Raises:
+        UnsafeContent: MIME parts nested deeper than ``max_depth``.
+    """
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(bytes(raw))
+    except RecursionError as exc:
+        raise UnsafeContent(f"{what}: MIME parts nested too deeply to parse (limit "
+                            f"{max_depth} levels)") from exc
+    depth = email_depth(message, stop_at=max_depth)
+    if depth > max_depth:
+        raise UnsafeContent(f"{what}: MIME parts nested deeper than {max_depth} levels")
+    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+    return message

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import os
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from eakte.errors import InvalidInput
+from eakte.ingest.folder import FolderFile
 
-__all__ = ["ContentSource", "Source", "clean_filename", "expand_paths", "open_source"]
+__all__ = ["ContentSource", "Source", "clean_filename", "open_source"]
 
 #: What callers may file: raw bytes, a filesystem path, or a readable binary stream.
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
@@ -63,11 +63,14 @@ def open_source(source: Source, *, filename: str | None = None) -> ContentSource
     """Open ``source`` for reading.
 
     Args:
-        source: bytes, a path, or a readable binary stream.
+        source: bytes, a path, or a readable binary stream; a
+            :class:`~eakte.ingest.folder.FolderFile` is opened without following
+            symbolic links out of its folder.
         filename: the original file name to record; defaults to the path's name.
 
     Raises:
         InvalidInput: the path is missing, not a regular file, unreadable or empty.
+        UnsafeContent: a folder's file turned out to be a symbolic link.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -75,6 +78,14 @@ def open_source(source: Source, *, filename: str | None = None) -> ContentSource
             raise InvalidInput("refusing to file empty content")
         return ContentSource(io.BytesIO(data), clean_filename(filename or "document"),
                              len(data), True)
+    if isinstance(source, FolderFile):  # found in a folder: opened without following links
+        stream = source.open()
+        size = os.fstat(stream.fileno()).st_size
+        if size == 0:
+            stream.close()
+            raise InvalidInput(f"{source.relative!r} is empty; refusing to file an empty "
+                               "document")
+        return ContentSource(stream, clean_filename(filename or source.name), size, True)
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
@@ -96,25 +107,6 @@ def open_source(source: Source, *, filename: str | None = None) -> ContentSource
         name = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "document"
         return ContentSource(source, clean_filename(name), None, False)
     raise TypeError(f"cannot file a {type(source).__name__}; pass bytes, a path or a stream")
-
-
-def expand_paths(paths: list[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Yield each path; a directory yields every regular file below it, sorted.
-
-    Raises:
-        InvalidInput: a path does not exist.
-    """
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    yield Path(root) / name
-        elif path.exists() or path.is_symlink():
-            yield path
-        else:
-            raise InvalidInput(f"{str(path)!r} does not exist")
 
 
 class ChainedReader(io.RawIOBase):

@@ -295,3 +295,124 @@ def test_cli_help_shows_the_adapter_options(tmp_path: Path) -> None:
     for option in ("--folder", "--mapping", "--stale-after", "--feed", "--watch",
                    "--max-iterations"):
         assert option in result.output
+
+
+# -- hostile input: nesting bombs, symbolic links, swapped files ------------------------
+
+
+def _poison_sidecar(inbox: Path, name: str, levels: int = 10_000) -> Path:
+    inbox.mkdir(parents=True, exist_ok=True)
+    deep = "[" * levels + "]" * levels
+    path = inbox / f"{name}.eakte.json"
+    path.write_text('{"object_id": "BA-X", "documents": [], "fields": {"x": ' + deep + "}}",
+                    encoding="utf-8")
+    return path
+
+
+def _failure(folder: Path, item: str) -> dict:
+    return json.loads((folder / "failed" / item / "error.json").read_text(encoding="utf-8"))
+
+
+def test_deeply_nested_sidecar_fails_alone_and_the_next_item_is_filed(store, folder: Path
+                                                                      ) -> None:
+    _poison_sidecar(folder / "inbox", "a-poison")
+    drop(folder, "b-good", "BA-1", {"antrag.txt": b"Antrag"})
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"created": 1, "failed": 1}
+    error = _failure(folder, "a-poison")
+    assert error["type"] == "UnsafeContent" and "deeper than 64 levels" in error["message"]
+    assert (folder / "done" / "b-good").is_dir() and documents_in(store) == 1
+    # nothing is left to block later runs
+    assert not list((folder / "inbox").iterdir()) and not list((folder / "work").iterdir())
+    assert run_once(make(folder), store, user=CONTRACT_USER).results == []
+
+
+def test_deeply_nested_sidecar_left_in_work_is_refused(store, folder: Path) -> None:
+    item = folder / "work" / "a-poison"
+    _poison_sidecar(item, "a-poison")
+    drop(folder, "b-good", "BA-1", {"antrag.txt": b"Antrag"})
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"created": 1, "failed": 1}
+    assert "deeper than 64 levels" in _failure(folder, "a-poison")["message"]
+
+
+def test_unexpected_error_in_one_item_fails_that_item_only(store, folder: Path,
+                                                           monkeypatch) -> None:
+    drop(folder, "a-bad", "BA-1", {"antrag.txt": b"Antrag"})
+    drop(folder, "b-good", "BA-2", {"antrag2.txt": b"Antrag 2"})
+    original = DropFolderAdapter._case
+
+    def explode_on_first(self, item, sidecar, data):
+        if item.name == "a-bad":
+            raise RecursionError("maximum recursion depth exceeded")
+        return original(self, item, sidecar, data)
+
+    monkeypatch.setattr(DropFolderAdapter, "_case", explode_on_first)
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"created": 1, "failed": 1}
+    error = _failure(folder, "a-bad")
+    assert error["type"] == "AdapterError" and "unexpected RecursionError" in error["message"]
+    assert (folder / "failed" / "a-bad" / "antrag.txt").read_bytes() == b"Antrag"  # kept
+    assert (folder / "done" / "b-good").is_dir()
+
+
+def test_symlinked_sidecar_is_refused_without_reading_it(store, folder: Path,
+                                                         tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps({"object_id": "BA-9", "documents": [
+        {"file": "antrag.txt", "sha256": hashlib.sha256(b"x").hexdigest()}]}))
+    drop(folder, "b-good", "BA-1", {"antrag.txt": b"Antrag"})
+    (folder / "inbox" / "a-link.eakte.json").symlink_to(outside)
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"created": 1, "failed": 1}
+    error = _failure(folder, "a-link")
+    assert "symbolic link" in error["message"]
+    assert (folder / "failed" / "a-link" / "a-link.eakte.json").is_symlink()  # moved, as is
+    assert outside.exists()
+    assert documents_in(store) == 1
+
+
+def test_symlinked_content_file_is_refused(store, folder: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_bytes(b"root:x:0:0")
+    drop(folder, "a-link", "BA-1", {"antrag.txt": b"root:x:0:0"})
+    (folder / "inbox" / "antrag.txt").unlink()
+    (folder / "inbox" / "antrag.txt").symlink_to(secret)
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"failed": 1}  # at once: waiting cannot make it a file
+    assert "symbolic link" in _failure(folder, "a-link")["message"]
+    assert documents_in(store) == 0
+
+
+def test_file_swapped_for_a_symlink_after_the_claim_is_not_read(store, folder: Path,
+                                                                tmp_path: Path) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_bytes(b"root:x:0:0")
+    drop(folder, "a-swap", "BA-1", {"antrag.txt": b"root:x:0:0"})
+    item = folder / "work" / "a-swap"
+    item.mkdir(parents=True)
+    os.rename(folder / "inbox" / "a-swap.eakte.json", item / "a-swap.eakte.json")
+    (folder / "inbox" / "antrag.txt").unlink()
+    (item / "antrag.txt").symlink_to(secret)  # what a swap after the checks leaves
+    report = run_once(make(folder), store, user=CONTRACT_USER)
+    assert report.counts == {"failed": 1}
+    error = _failure(folder, "a-swap")
+    assert error["type"] == "UnsafeContent" and "symbolic link" in error["message"]
+    assert documents_in(store) == 0
+
+
+def test_cli_run_goes_past_a_nesting_bomb(store, folder: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps(MAPPING), encoding="utf-8")
+    _poison_sidecar(folder / "inbox", "a-poison")
+    drop(folder, "b-good", "BA-1", {"antrag.txt": b"Antrag"})
+    store.close()
+    args = ("--user", CONTRACT_USER, "adapter", "run", "dropfolder", "--folder", str(folder),
+            "--mapping", str(mapping), "--json")
+    result = _cli(tmp_path, *args)
+    assert result.exit_code == 11, result.output  # one failed, the other filed
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"created": 1, "failed": 1}
+    assert "RecursionError" not in result.output
+    again = _cli(tmp_path, *args)  # the queue is not blocked: nothing is left to fail
+    assert again.exit_code == 0 and json.loads(again.stdout)["counts"] == {}

@@ -158,3 +158,76 @@ def test_mapping_chooses_the_akte_by_recipient(store, tmp_path: Path) -> None:
 def test_needs_akte_or_mapping(tmp_path: Path) -> None:
     with pytest.raises(eakte.InvalidInput, match="--akte"):
         EmailAdapter(source=[tmp_path])
+
+
+def nested_multiparts(levels: int) -> bytes:
+    head = [b"From: a@example.org\r\nSubject: Verschachtelt\r\nMessage-ID: <deep@x>\r\n"
+            b"MIME-Version: 1.0\r\n"]
+    for i in range(levels):
+        head.append(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i))
+    head.append(b"Content-Type: text/plain\r\n\r\nInnen\r\n")
+    head.extend(b"--b%d--\r\n" % i for i in reversed(range(levels)))
+    return b"".join(head)
+
+
+def test_deeply_nested_mail_fails_alone_and_later_mails_are_filed(store, akte,
+                                                                  tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "1-gut.eml").write_bytes(mail("Erste"))
+    (inbox / "2-gift.eml").write_bytes(nested_multiparts(5000))
+    (inbox / "3-gut.eml").write_bytes(mail("Dritte"))
+    report = run_once(EmailAdapter(source=[inbox], akte=akte), store)
+    assert report.counts == {"created": 2, "failed": 1}
+    failed = report.failed[0]
+    assert isinstance(failed.error, eakte.UnsafeContent)
+    assert "nested" in str(failed.error) and "2-gift.eml" in str(failed.error)
+    with store.session() as s:
+        titles = sorted(d.title for d in s.documents(s.get_akte(akte)))
+    assert titles == ["Dritte", "Erste"]
+
+
+def test_moderately_nested_mail_is_refused_by_the_depth_limit(store, akte,
+                                                              tmp_path: Path) -> None:
+    (tmp_path / "tief.eml").write_bytes(nested_multiparts(100))  # parses, but too deep
+    report = run_once(EmailAdapter(source=[tmp_path / "tief.eml"], akte=akte), store)
+    assert report.counts == {"failed": 1}
+    assert "deeper than 32 levels" in str(report.failed[0].error)
+
+
+def test_mail_folder_skips_links_and_hidden_files(store, akte, tmp_path: Path) -> None:
+    outside = tmp_path / "fremd.eml"
+    outside.write_bytes(mail("Fremd"))
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "echt.eml").write_bytes(mail("Echt"))
+    (inbox / "link.eml").symlink_to(outside)
+    (inbox / "._echt.eml").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    report = run_once(EmailAdapter(source=[inbox], akte=akte), store)
+    assert report.counts == {"created": 1}
+    assert report.results[0].key.object_id == "Echt@landkreis.example"
+
+
+def test_empty_mail_is_a_failed_result(store, akte, tmp_path: Path) -> None:
+    (tmp_path / "leer.eml").write_bytes(b"\n")
+    report = run_once(EmailAdapter(source=[tmp_path / "leer.eml"], akte=akte), store)
+    assert report.counts == {"failed": 1} and "empty message" in str(report.failed[0].error)
+
+
+def test_cli_run_goes_past_a_poison_mail(store, akte, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from eakte.cli import cli
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "1-gift.eml").write_bytes(nested_multiparts(5000))
+    (inbox / "2-gut.eml").write_bytes(mail("Danach"))
+    runner = CliRunner(env={"EAKTE_STORE": None, "EAKTE_USER": None})
+    result = runner.invoke(cli, ["--store", str(tmp_path / "store"), "adapter", "run",
+                                 "email", "--source", str(inbox), "--akte", akte])
+    assert result.exit_code == 11, result.output  # a case failed; the others were filed
+    assert "RecursionError" not in result.output
+    assert "created" in result.stdout and "1 of 2 case(s) failed" in result.stderr
+    with store.session() as s:
+        assert [d.title for d in s.documents(s.get_akte(akte))] == ["Danach"]

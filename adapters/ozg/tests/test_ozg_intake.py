@@ -233,3 +233,44 @@ def test_render_form_is_readable() -> None:
     assert "Online-Antrag: Bauantrag online (99010001)" in text
     assert "    adresse: Lindenstraße 4" in text
     assert "  - Lageplan (anlagen/lageplan.pdf)" in text
+
+
+def _deep_submission(folder: Path, levels: int = 10_000) -> Path:
+    folder.mkdir(parents=True)
+    text = json.dumps(submission("OZG-DEEP")).replace('"keller": true',
+                                                     '"keller": ' + "[" * levels + "]" * levels)
+    (folder / "submission.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_deep_submission_fails_alone_and_the_next_is_filed(store, tmp_path: Path) -> None:
+    inbox = tmp_path / "eingang"
+    _deep_submission(inbox / "a-deep")
+    as_folder(inbox, submission("OZG-2026-0002"))
+    with zipfile.ZipFile(inbox / "b-deep.zip", "w") as zf:
+        zf.writestr("submission.json", (inbox / "a-deep" / "submission.json").read_bytes())
+    adapter = OzgAdapter(source=[inbox], mapping=FieldMapping(MAPPING),
+                         done=tmp_path / "done", failed=tmp_path / "failed")
+    report = run_once(adapter, store, user=CONTRACT_USER)
+    assert report.counts == {"created": 1, "failed": 2}
+    for failed in report.failed:
+        assert isinstance(failed.error, eakte.UnsafeContent)
+        assert "deeper than 64 levels" in str(failed.error)
+    assert sorted(p.name for p in (tmp_path / "failed").iterdir()) == ["a-deep", "b-deep.zip"]
+    assert [p.name for p in (tmp_path / "done").iterdir()] == ["OZG-2026-0002"]
+
+
+def test_attachment_swapped_for_a_symlink_is_not_read(tmp_path: Path) -> None:
+    from eakte.ingest.folder import open_in_folder
+
+    folder = as_folder(tmp_path, submission())
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(PDF)
+    target = folder / "anlagen" / "lageplan.pdf"
+    target.unlink()
+    target.symlink_to(secret)
+    with pytest.raises(eakte.UnsafeContent, match="symbolic link"):
+        read_submission(folder)
+    # the opener the adapter reads with refuses the link even when asked directly
+    with pytest.raises(eakte.UnsafeContent, match="symbolic link"):
+        open_in_folder(folder, "anlagen/lageplan.pdf")

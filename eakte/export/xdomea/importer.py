@@ -30,7 +30,6 @@ Rules (see also the README section on xdomea):
 from __future__ import annotations
 
 import io
-import json
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from eakte.export.xdomea.codes import (
 )
 from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
 from eakte.ingest.claims import check_claims
+from eakte.ingest.limits import load_json
 from eakte.ingest.mime import SNIFF_BYTES, detect_mime
 from eakte.ingest.screen import needs_screening, screen_content
 from eakte.ingest.source import ChainedReader, clean_filename
@@ -317,8 +317,8 @@ class _Takeover:
         raw = obj.ext.get("Metadaten")
         if raw:
             try:
-                loaded = json.loads(raw)
-            except ValueError:
+                loaded = load_json(raw, what="Metadaten")
+            except InvalidInput:  # not JSON, or nested too deeply: not taken over
                 loaded = None
             if isinstance(loaded, dict):
                 meta.update(loaded)

@@ -11,12 +11,17 @@ Layout of the drop folder (created on first run)::
 
 A case is taken only when its sidecar parses, matches ``schemas/dropfolder-sidecar`` and
 every file it names is present with the SHA-256 it states; so half-written files are never
-filed, whatever order they arrive in.
+filed, whatever order they arrive in. Files are read as :mod:`eakte.ingest.folder` reads
+them: hidden names (``.tmp`` sidecars being written) are left alone, and a sidecar or file
+that is a symbolic link is never read; its item is refused. Each item ends as its own
+result: a broken or hostile one (a sidecar nested thousands of levels deep) goes to failed/
+with its reason, and the run goes on with the next.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -27,10 +32,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from eakte.adapter import AdapterParam, RunReport
-from eakte.errors import EakteError, InvalidInput
+from eakte.errors import EakteError, InvalidInput, UnsafeContent
 from eakte.feed import ChangeEvent
-from eakte.filing import CaseRecord, DocumentRecord, ExternalKey, Filer, FilingResult
+from eakte.filing import (
+    CaseRecord,
+    DocumentRecord,
+    ExternalKey,
+    Filer,
+    FilingResult,
+    item_error,
+)
 from eakte.filing import FilingStatus as Status
+from eakte.ingest.folder import FolderFile, open_in_folder, read_in_folder, scan_folder
+from eakte.ingest.limits import load_json
 from eakte.mapping import FieldMapping
 from eakte.schemas import validate
 
@@ -44,14 +58,28 @@ _FOLDERS = ("inbox", "work", "done", "failed", "receipts")
 _KNOWN_CASE = {"object_id", "aktenzeichen", "vorgang", "fields", "documents"}
 _KNOWN_DOC = {"file", "sha256", "document_id", "version", "title", "kind", "date", "comment",
               "metadata", "attachments"}
+#: The largest sidecar read.
+_MAX_SIDECAR = 16 * 1024 * 1024
 
 
-def _sha256(path: Path) -> str:
+def _sha256(folder: Path, name: str) -> str:
+    """Hash ``folder/name``, opened without following a symbolic link."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_in_folder(folder, name) as fh:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _read_sidecar(folder: Path, name: str) -> Any:
+    """Read and parse a sidecar (no symbolic link, bounded size and nesting).
+
+    Raises:
+        UnsafeContent: a symbolic link, too large, or nested too deeply: refuse it.
+        InvalidInput: unreadable or not (yet) complete JSON.
+    """
+    raw = read_in_folder(folder, name, limit=_MAX_SIDECAR)
+    return load_json(raw, what=f"sidecar {name}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -161,37 +189,74 @@ class DropFolderAdapter:
         for name in _FOLDERS:
             self._dir(name).mkdir(parents=True, exist_ok=True)
         for item in sorted(self._dir("work").iterdir()):
-            if item.is_dir():
+            if item.is_dir() and not item.is_symlink():
                 report.notes.append(f"resuming {item.name} (left in work/ by an earlier run)")
-                self._resume(item)
-                self._process(item, filer, report)
-        for sidecar in sorted(self._dir("inbox").glob("*" + SIDECAR_SUFFIX)):
-            if sidecar.name.startswith("."):
-                continue
-            data, problem, stale = self._check(sidecar)
-            if data is None and not stale:
-                report.notes.append(f"waiting for {sidecar.name}: {problem}")
-                continue
-            claimed = self._claim(sidecar, data)
-            if claimed is None:
-                continue  # another runner took it
-            if data is None:
-                self._refuse(claimed, InvalidInput(f"{sidecar.name}: {problem}"), filer,
-                             report)
-            else:
-                self._process(claimed, filer, report)
+                self._guarded(item, filer, report,
+                              functools.partial(self._resume_and_process, item, filer, report))
+        inbox = self._dir("inbox")
+        scan = scan_folder(inbox, recursive=False)
+        sidecars = [f.path for f in scan.files if f.name.endswith(SIDECAR_SUFFIX)]
+        # a symbolic link named like a sidecar is an item too: refused without reading it
+        sidecars += [inbox / s.relative for s in scan.skipped
+                     if s.relative.endswith(SIDECAR_SUFFIX) and s.reason == "symlink"]
+        for sidecar in sorted(sidecars):
+            try:
+                self._take(sidecar, filer, report)
+            except Exception as exc:  # the item's failure, never the run's
+                report.notes.append(f"{sidecar.name}: {item_error(exc, sidecar.name)}")
         return report
 
-    def _check(self, sidecar: Path) -> tuple[dict[str, Any] | None, str | None, bool]:
-        """Return (data, None, False) if ready, or (None, why, stale) if not."""
+    def _take(self, sidecar: Path, filer: Filer, report: RunReport) -> None:
+        """Claim and file one sidecar's item if it is ready (or refuse it if it never will be)."""
+        data, problem, refuse = self._check(sidecar)
+        if data is None and not refuse:
+            report.notes.append(f"waiting for {sidecar.name}: {problem}")
+            return
+        claimed = self._claim(sidecar, data)
+        if claimed is None:
+            return  # another runner took it
+        if data is None:
+            error = problem if isinstance(problem, EakteError) else InvalidInput(
+                f"{sidecar.name}: {problem}")
+            self._refuse(claimed, error, filer, report)
+        else:
+            self._guarded(claimed, filer, report,
+                          lambda: self._process(claimed, filer, report))
+
+    def _guarded(self, item: Path, filer: Filer, report: RunReport,
+                 work: Callable[[], None]) -> None:
+        """Run ``work`` on a claimed item; whatever it raises sends the item to failed/."""
+        try:
+            work()
+        except Exception as exc:  # the item's failure, never the run's
+            if item.exists():
+                self._refuse(item, item_error(exc, item.name), filer, report)
+            else:
+                report.notes.append(f"{item.name}: {item_error(exc, item.name)}")
+
+    def _resume_and_process(self, item: Path, filer: Filer, report: RunReport) -> None:
+        self._resume(item)
+        self._process(item, filer, report)
+
+    def _check(self, sidecar: Path
+               ) -> tuple[dict[str, Any] | None, str | EakteError | None, bool]:
+        """Return (data, None, False) if ready, or (None, why, refuse) if not.
+
+        ``refuse`` is true when waiting cannot help: the item is stale, or its sidecar or
+        a file is a symbolic link, too large, nested too deeply or breaks the schema.
+        """
+        if sidecar.is_symlink():
+            return None, "the sidecar is a symbolic link; it was not read", True
         try:
             age = self.clock() - sidecar.stat().st_mtime
         except FileNotFoundError:
             return None, "it disappeared", False
         stale = self.stale_after > 0 and age > self.stale_after
         try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = _read_sidecar(sidecar.parent, sidecar.name)
+        except UnsafeContent as exc:
+            return None, exc, True
+        except InvalidInput as exc:
             return None, f"not (yet) readable JSON: {exc}", stale
         try:
             validate(data, "dropfolder-sidecar", what=f"sidecar {sidecar.name}")
@@ -199,9 +264,17 @@ class DropFolderAdapter:
             return None, str(exc), True  # complete JSON that is wrong: refuse at once
         for doc in _files(data["documents"]):
             path = sidecar.parent / doc["file"]
-            if path.is_symlink() or not path.is_file():
+            if path.is_symlink():
+                return None, f"file {doc['file']!r} is a symbolic link; it was not read", True
+            if not path.is_file():
                 return None, f"file {doc['file']!r} is not there (yet)", stale
-            if _sha256(path) != doc["sha256"]:
+            try:
+                digest = _sha256(sidecar.parent, doc["file"])
+            except UnsafeContent as exc:
+                return None, exc, True
+            except InvalidInput as exc:
+                return None, f"file {doc['file']!r}: {exc}", stale
+            if digest != doc["sha256"]:
                 return None, f"file {doc['file']!r} does not match its SHA-256 (yet)", stale
         return data, None, False
 
@@ -222,13 +295,12 @@ class DropFolderAdapter:
 
     def _resume(self, item: Path, data: dict[str, Any] | None = None) -> None:
         """Move the files an item's sidecar names from inbox/ into the item (idempotent)."""
-        if data is None:
-            data = self._sidecar(item)[1]
-        if data is None:
+        found = self._sidecar(item)[1] if data is None else data
+        if not isinstance(found, dict):
             return
         inbox = self._dir("inbox")
         moved = False
-        for doc in _files(data.get("documents") or []):
+        for doc in _files(found.get("documents") or []):
             name = doc.get("file")
             if not isinstance(name, str) or "/" in name or "\\" in name:
                 continue
@@ -240,21 +312,21 @@ class DropFolderAdapter:
             _fsync_dir(item)
             _fsync_dir(inbox)
 
-    def _sidecar(self, item: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    def _sidecar(self, item: Path) -> tuple[Path | None, dict[str, Any] | EakteError | None]:
+        """Return an item's sidecar and its data, or the error that reading it raised."""
         found = sorted(item.glob("*" + SIDECAR_SUFFIX))
         if not found:
             return None, None
         try:
-            data = json.loads(found[0].read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return found[0], None
+            data = _read_sidecar(item, found[0].name)
+        except InvalidInput as exc:
+            return found[0], exc
         return found[0], data if isinstance(data, dict) else None
 
     # -- filing --------------------------------------------------------------------------
 
     def _document(self, item: Path, doc: dict[str, Any]) -> DocumentRecord:
-        path = item / doc["file"]
-        if _sha256(path) != doc["sha256"]:
+        if _sha256(item, doc["file"]) != doc["sha256"]:
             raise InvalidInput(f"file {doc['file']!r} changed after it was taken: its "
                                "SHA-256 no longer matches the sidecar")
         extra = {k: v for k, v in doc.items() if k not in _KNOWN_DOC}
@@ -267,7 +339,7 @@ class DropFolderAdapter:
             raise InvalidInput(f"file {doc['file']!r}: bad date {doc['date']!r}") from exc
         return DocumentRecord(
             document_id=doc.get("document_id") or doc["file"],
-            content=path,
+            content=FolderFile(item, doc["file"]),  # opened without following a link
             filename=doc["file"],
             title=doc.get("title"),
             kind=doc.get("kind"),
@@ -292,8 +364,9 @@ class DropFolderAdapter:
 
     def _process(self, item: Path, filer: Filer, report: RunReport) -> None:
         sidecar, data = self._sidecar(item)
-        if sidecar is None or data is None:
-            self._refuse(item, InvalidInput(f"{item.name}: no readable sidecar"), filer,
+        if sidecar is None or not isinstance(data, dict):
+            why = f": {data}" if isinstance(data, EakteError) else ""
+            self._refuse(item, InvalidInput(f"{item.name}: no readable sidecar{why}"), filer,
                          report)
             return
         try:

@@ -3,28 +3,31 @@
 Each message is filed as a document (the original .eml bytes) and each attachment as an
 Anlage of it. The message's key is its Message-ID (without angle brackets); a message
 without one is keyed by ``sha256:`` and the hash of its raw bytes. Filing the same message
-again, from any source, finds it filed and creates nothing.
+again, from any source, finds it filed and creates nothing. Every message ends as its own
+result: one that cannot be read or parsed (MIME parts nested thousands of levels deep, an
+unreadable file) fails on its own, and the messages after it are filed in the same run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mailbox
 import mimetypes
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from eakte.adapter import AdapterParam, RunReport
 from eakte.errors import InvalidInput
-from eakte.filing import CaseRecord, DocumentRecord, Filer
-from eakte.ingest.limits import ExtractLimits
+from eakte.filing import CaseRecord, DocumentRecord, Filer, FilingResult
+from eakte.ingest.folder import FolderFile, scan_folder
+from eakte.ingest.limits import ExtractLimits, parse_email
 from eakte.ingest.source import clean_filename
 from eakte.mapping import FieldMapping
 from eakte.types import DocumentKind
@@ -38,10 +41,21 @@ _MAX_KEY = 200
 
 @dataclass(frozen=True)
 class MailItem:
-    """One raw message and where it came from (``path`` or ``path#key`` in a mailbox)."""
+    """One raw message and where it came from (``path`` or ``path#key`` in a mailbox).
+
+    ``problem`` says why the message could not be read (``raw`` is then empty).
+    """
 
     raw: bytes
     origin: str
+    problem: str | None = None
+
+
+def _read(origin: str, read: Callable[[], bytes]) -> MailItem:
+    try:
+        return MailItem(read(), origin)
+    except (OSError, mailbox.Error, ValueError) as exc:
+        return MailItem(b"", origin, f"cannot read it: {exc}")
 
 
 def _is_maildir(path: Path) -> bool:
@@ -56,7 +70,10 @@ def _is_mbox(path: Path) -> bool:
 def read_mails(paths: Sequence[str | os.PathLike[str]]) -> Iterator[MailItem]:
     """Yield every message of the given .eml files, mbox files and Maildir folders.
 
-    A plain folder yields its ``*.eml`` files (recursively, sorted).
+    A plain folder yields its ``*.eml`` files (recursively, sorted), walked as
+    :func:`eakte.ingest.folder.scan_folder` walks: hidden entries and symbolic links are
+    left out. A message that cannot be read comes as an item with its ``problem``, so
+    the others still come.
 
     Raises:
         InvalidInput: a path does not exist.
@@ -67,23 +84,28 @@ def read_mails(paths: Sequence[str | os.PathLike[str]]) -> Iterator[MailItem]:
             if _is_maildir(path):
                 box = mailbox.Maildir(path, factory=None, create=False)
                 for key in sorted(box.keys()):
-                    yield MailItem(box.get_bytes(key), f"{path}#{key}")
+                    yield _read(f"{path}#{key}", functools.partial(box.get_bytes, key))
             else:
-                for eml in sorted(path.rglob("*.eml")):
-                    if eml.is_file() and not eml.is_symlink():
-                        yield MailItem(eml.read_bytes(), str(eml))
+                for found in scan_folder(path).files:
+                    if found.name.lower().endswith(".eml"):
+                        yield _read(str(found.path), functools.partial(_read_file, found))
         elif path.is_file():
             if path.suffix.lower() != ".eml" and _is_mbox(path):
                 mbox = mailbox.mbox(path, factory=None, create=False)
                 try:
                     for key in mbox.keys():
-                        yield MailItem(mbox.get_bytes(key), f"{path}#{key}")
+                        yield _read(f"{path}#{key}", functools.partial(mbox.get_bytes, key))
                 finally:
                     mbox.close()
             else:
-                yield MailItem(path.read_bytes(), str(path))
+                yield _read(str(path), path.read_bytes)
         else:
             raise InvalidInput(f"mail source {str(path)!r} does not exist")
+
+
+def _read_file(found: FolderFile) -> bytes:
+    with found.open() as fh:
+        return fh.read()
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -169,11 +191,15 @@ def case_of(item: MailItem, *, kind: str = "incoming", aktenzeichen: str | None 
     """Return the case (one message document with its Anlagen) for a raw message.
 
     Raises:
-        InvalidInput: the message is empty or has too many parts.
+        InvalidInput: the message is empty, unreadable or has too many parts.
+        UnsafeContent: its MIME parts nest deeper than the limit.
     """
+    if item.problem:
+        raise InvalidInput(f"{item.origin}: {item.problem}")
     if not item.raw.strip():
         raise InvalidInput(f"{item.origin}: empty message")
-    message = BytesParser(policy=policy.default).parsebytes(item.raw)
+    limits = limits or ExtractLimits()
+    message = parse_email(item.raw, what=item.origin, max_depth=limits.max_email_depth)
     key = message_key(message, item.raw)
     subject = _header(message, "Subject")
     date_header = _header(message, "Date")
@@ -192,7 +218,7 @@ def case_of(item: MailItem, *, kind: str = "incoming", aktenzeichen: str | None 
         "date": sent.isoformat() if sent else date_header,
         "in_reply_to": _header(message, "In-Reply-To"),
     }
-    attachments, skipped = _attachments(message, limits or ExtractLimits())
+    attachments, skipped = _attachments(message, limits)
     title = subject or "(ohne Betreff)"
     try:
         filename = clean_filename(f"{title[:100]}.eml")
@@ -265,13 +291,20 @@ class EmailAdapter:
         report = RunReport(self.name)
         limits = ExtractLimits()
         for item in read_mails(self.sources):
-            try:
-                case = case_of(item, kind=self.kind, aktenzeichen=self.akte, limits=limits)
-            except InvalidInput as exc:
-                report.notes.append(f"skipped {item.origin}: {exc}")
-                continue
-            result = filer.file_case(case)
+            result = filer.attempt(_item_name(item), functools.partial(
+                self._file, item, filer, limits))
             if not result.ok:
                 report.notes.append(f"{item.origin}: {result.error}")
             report.results.append(result)
         return report
+
+    def _file(self, item: MailItem, filer: Filer, limits: ExtractLimits) -> FilingResult:
+        case = case_of(item, kind=self.kind, aktenzeichen=self.akte, limits=limits)
+        return filer.file_case(case)
+
+
+def _item_name(item: MailItem) -> str:
+    """Name a message that fails before its key is known: by the hash of its bytes."""
+    if item.raw:
+        return "sha256:" + hashlib.sha256(item.raw).hexdigest()
+    return os.path.basename(item.origin.split("#", 1)[0]) or item.origin

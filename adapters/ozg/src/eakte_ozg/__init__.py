@@ -8,13 +8,16 @@ every attachment as documents; the form data is also the Vorgang's metadata.
 
 Zips are treated as hostile: members are judged by the central directory before anything
 is decompressed (count, total size, compression ratio), read in bounded chunks, and names
-with ``..``, absolute paths, symlinks or duplicates refuse the whole submission.
+with ``..``, absolute paths, symlinks or duplicates refuse the whole submission. In a
+folder, no file is read through a symbolic link (each is opened with ``O_NOFOLLOW``), and
+``submission.json`` is parsed with a nesting limit. Every submission ends as its own
+result: one that breaks (even unexpectedly) fails alone and the next is filed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -26,10 +29,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from eakte.adapter import AdapterParam, RunReport
-from eakte.errors import EakteError, InvalidInput, UnsafeContent
-from eakte.filing import CaseRecord, DocumentRecord, ExternalKey, Filer, FilingResult
-from eakte.filing import FilingStatus as Status
-from eakte.ingest.limits import ExtractLimits, check_zip, iter_member, unsafe_member_name
+from eakte.errors import InvalidInput, UnsafeContent
+from eakte.filing import CaseRecord, DocumentRecord, Filer, FilingResult
+from eakte.ingest.folder import read_in_folder
+from eakte.ingest.limits import (
+    ExtractLimits,
+    check_zip,
+    iter_member,
+    load_json,
+    unsafe_member_name,
+)
 from eakte.ingest.source import clean_filename
 from eakte.mapping import FieldMapping
 from eakte.schemas import validate
@@ -73,10 +82,7 @@ def _clean_path(name: str) -> str:
 
 
 def _parse(raw: bytes, where: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{where}: {SUBMISSION_FILE} is not UTF-8 JSON: {exc}") from exc
+    data = load_json(raw, what=f"{where}: {SUBMISSION_FILE}")
     validate(data, "ozg-submission", what=f"{where}: {SUBMISSION_FILE}")
     assert isinstance(data, dict)
     return data
@@ -87,9 +93,7 @@ def _from_folder(folder: Path, max_size: int) -> Submission:
     json_path = folder / SUBMISSION_FILE
     if json_path.is_symlink() or not json_path.is_file():
         raise InvalidInput(f"{folder}: no {SUBMISSION_FILE}")
-    raw = json_path.read_bytes()
-    if len(raw) > _MAX_JSON:
-        raise UnsafeContent(f"{folder}: {SUBMISSION_FILE} is larger than {_MAX_JSON} bytes")
+    raw = read_in_folder(folder, SUBMISSION_FILE, limit=_MAX_JSON)
     data = _parse(raw, str(folder))
     files: dict[str, bytes] = {}
     for attachment in data.get("attachments") or []:
@@ -106,7 +110,9 @@ def _from_folder(folder: Path, max_size: int) -> Submission:
             raise InvalidInput(f"{folder}: attachment {name!r} is missing")
         if path.stat().st_size > max_size:
             raise UnsafeContent(f"{folder}: attachment {name!r} exceeds {max_size} bytes")
-        files[name] = path.read_bytes()
+        # opened component by component without following links: a swap after the
+        # checks above is refused, not followed
+        files[name] = read_in_folder(folder, name, limit=max_size)
     return Submission(folder, raw, data, files)
 
 
@@ -324,21 +330,27 @@ class OzgAdapter:
             if not path.exists():
                 report.notes.append(f"{path} does not exist")
                 continue
-            try:
-                submission = read_submission(path, max_size=filer.store.max_file_size,
-                                             limits=self.limits)
-                result = filer.file_case(case_of(submission))
-            except EakteError as exc:
-                result = FilingResult(ExternalKey(filer.system, path.name[:200]),
-                                      Status.FAILED, error=exc)
+            result = filer.attempt(path.name, functools.partial(self._file, path, filer))
             report.results.append(result)
             target = self.done if result.ok else self.failed
             if target is not None:
-                target.mkdir(parents=True, exist_ok=True)
-                destination = target / path.name
-                number = 2
-                while destination.exists():
-                    destination = target / f"{path.stem}-{number}{path.suffix}"
-                    number += 1
-                shutil.move(str(path), destination)
+                try:
+                    _move(path, target)
+                except OSError as exc:
+                    report.notes.append(f"{path}: could not be moved to {target}: {exc}")
         return report
+
+    def _file(self, path: Path, filer: Filer) -> FilingResult:
+        submission = read_submission(path, max_size=filer.store.max_file_size,
+                                     limits=self.limits)
+        return filer.file_case(case_of(submission))
+
+
+def _move(path: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    destination = target / path.name
+    number = 2
+    while destination.exists():
+        destination = target / f"{path.stem}-{number}{path.suffix}"
+        number += 1
+    shutil.move(str(path), destination)
