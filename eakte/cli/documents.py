@@ -119,7 +119,8 @@ def add(app: App, aktenzeichen: str, paths: tuple[Path, ...], vorgang: str | Non
         app.out.print(f"Filed {len(views):,} documents ({fmt_size(size)}) in "
                       f"{target.aktenzeichen} in {elapsed:.1f} s; --list shows each one")
         return
-    table = Table("ID", "Title", "Size", "MIME", "SHA-256",
+    table = Table(id_col("ID", justify="right"), text_col("Title"),
+                  id_col("Size", justify="right"), text_col("MIME"), id_col("SHA-256"),
                   title=f"Filed {len(views)} document(s) in {target.aktenzeichen}")
     for v in views:
         table.add_row(str(v["id"]), v["title"], fmt_size(v["size"]), v["mime"],

@@ -104,3 +104,15 @@ def test_tables_keep_identifiers_whole_at_80_columns(narrow, tmp_path):
 
     hits = narrow("search", "Bauantrag")
     _check(hits, az)
+
+
+def test_add_table_keeps_identifiers_whole_at_80_columns(narrow, tmp_path):
+    narrow("init")
+    narrow("plan", "add", "630.10.20", "Wohngebäude mit Tiefgarage")
+    az = narrow("akte", "create", "630.10.20", LONG_TITLE).strip()
+    name = "bauantrag-mehrfamilienhaus-lindenstrasse-4-unterschrieben-und-gestempelt.txt"
+    (tmp_path / name).write_text("Bauantrag, unterschrieben\n", encoding="utf-8")
+    added = narrow("add", az, str(tmp_path / name))  # the title is the file name
+    [doc] = json.loads(narrow("show", az, "--json"))["documents"]
+    _check(added, az, str(doc["id"]), doc["sha256"][:12], "text/plain")
+    _words_present(added, name.removesuffix(".txt"))
