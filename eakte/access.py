@@ -57,7 +57,7 @@ class StoreJob(StrEnum):
     """A job over the whole store; what it reports or changes concerns every Akte.
 
     Verifying and reading or creating checkpoints need the auditor (or administrator) role
-    on the whole store, repair and reindex the administrator role.
+    on the whole store; repair, reindex and the master key the administrator role.
     """
 
     VERIFY = "verify the store"
@@ -65,6 +65,7 @@ class StoreJob(StrEnum):
     CREATE_CHECKPOINT = "create checkpoints"
     REPAIR = "repair the store"
     REINDEX = "rebuild the search index"
+    MANAGE_KEYS = "manage the master key"
 
 
 _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -82,6 +83,7 @@ _JOB_PERMISSIONS: dict[StoreJob, frozenset[Permission]] = {
     StoreJob.CREATE_CHECKPOINT: frozenset({Permission.AUDIT, Permission.ADMINISTER}),
     StoreJob.REPAIR: frozenset({Permission.ADMINISTER}),
     StoreJob.REINDEX: frozenset({Permission.ADMINISTER}),
+    StoreJob.MANAGE_KEYS: frozenset({Permission.ADMINISTER}),
 }
 _ROLE_NAMES = frozenset(role.value for role in Role)
 _LEVELS = {Confidentiality.OPEN.value: 0, Confidentiality.VS_NFD.value: 1}

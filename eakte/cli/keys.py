@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from eakte.access import StoreJob
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.encryption import encryption_status, rotate_master_key
 from eakte.masterkey import MASTER_KEY_ENV, generate_master_key_file
@@ -45,7 +46,9 @@ def generate(app: App, file: Path) -> None:
 @pass_app
 def status(app: App) -> None:
     """Show whether the store is encrypted, its master key and how many keys it holds."""
-    report = encryption_status(app.store())
+    store = app.store()
+    store.require_job(app.user, StoreJob.MANAGE_KEYS)
+    report = encryption_status(store)
     if app.json:
         emit_json(report.as_dict())
         return
@@ -75,7 +78,9 @@ def rotate(app: App, new_key: Path) -> None:
     file recorded in the store configuration is updated to the new file; if the key came
     from $EAKTE_MASTER_KEY_FILE, point that at the new file.
     """
-    report = rotate_master_key(app.store(), new_key, user=app.user)
+    store = app.store()
+    store.require_job(app.user, StoreJob.MANAGE_KEYS)
+    report = rotate_master_key(store, new_key, user=app.user)
     if app.json:
         emit_json(report.as_dict())
         return
