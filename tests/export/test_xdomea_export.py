@@ -313,3 +313,25 @@ def test_schema_folder_from_the_store_setting(make_store, no_schemas: None, xdom
         assert result.schema_validated
     finally:
         again.close()
+
+
+def test_0503_history_leaves_out_refused_reads(make_store, tmp_path: Path) -> None:
+    store = make_store()
+    with store.session() as s:
+        s.add_plan_unit("631", "Bauaufsicht", retention_years=0, disposal="A")
+        s.add_user("gast")
+        akte = s.create_akte("631", "Lindenstraße 4")
+        s.file_document(akte, b"Antrag", filename="antrag.txt")
+    with pytest.raises(eakte.NotFoundError), store.session("gast") as s:
+        s.get_akte(akte.aktenzeichen)
+    with store.session() as s:
+        assert "access.denied" in [e.action for e in s.audit_events()]
+        s.close_akte(s.get_akte(akte.aktenzeichen))
+    with store.session() as s:
+        result = export_xdomea(s, [s.get_akte(akte.aktenzeichen)], message="0503",
+                               out_dir=tmp_path / "out")
+    xml, _ = zip_xml(result.path)
+    history = [e.findtext(f"{X}Aktion")
+               for e in etree.fromstring(xml).iter(f"{X}HistorienProtokollInformation")]
+    assert "akte.create" in history and "document.file" in history
+    assert "access.denied" not in history

@@ -43,8 +43,10 @@ __all__ = [
 ]
 
 BATCH = 500
-#: Audit actions that are reads, not changes: they are not part of an object's history.
-_NOT_HISTORY = ("content.read",)
+#: Audit actions that are reads or refusals, not changes: they are not part of an object's
+#: history (and a refusal names another principal's attempt, which the receiver has no
+#: business seeing).
+_NOT_HISTORY = ("content.read", "access.denied")
 
 
 @dataclass(frozen=True)
