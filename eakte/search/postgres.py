@@ -79,6 +79,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date
 from functools import lru_cache
 from itertools import chain
@@ -400,6 +401,39 @@ class PostgresSearchBackend:
         }
 
     # -- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold a PostgreSQL advisory lock for this table across several writes.
+
+        Every process and host indexing into the same table (in the same schema) takes
+        turns; writes inside the block run on other connections as usual.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        key = self._sql("SELECT hashtext('eakte-search:' || current_schema() || ':{t}')")
+        try:
+            conn = self._connect()
+        except SQLAlchemyError as exc:
+            raise self._fail("lock the index", exc) from exc
+        try:
+            try:
+                lock_id = conn.execute(key).scalar_one()
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
+                conn.commit()
+            except SQLAlchemyError as exc:
+                raise self._fail("lock the index", exc) from exc
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+                    conn.commit()
+                except SQLAlchemyError:  # the session lock ends with the connection anyway
+                    conn.invalidate()
+        finally:
+            conn.close()
 
     def index(self, documents: Sequence[IndexDocument]) -> None:
         """Add or replace these documents in one transaction (upsert by ``document_id``).
