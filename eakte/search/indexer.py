@@ -242,6 +242,26 @@ class Indexer:
             return int(orm.scalar(
                 select(func.count(SearchOutbox.document_id.distinct()))) or 0)
 
+    def pending_problems(self) -> list[Problem]:
+        """Report documents that wait in the outbox as an ``index.pending`` notice.
+
+        They are left by an interrupted indexing run (a crash or a kill after the commit,
+        or a failing backend); the next drain (after any write that files or changes a
+        document) or ``eakte reindex`` indexes them.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        rows = self.pending()
+        if not rows:
+            return []
+        documents = self.pending_documents()
+        return [Problem(
+            "index.pending", "search index",
+            f"{documents} document(s) await indexing ({rows} outbox entries) and are not "
+            "found by search yet; run 'eakte reindex' to index them now",
+            severity="notice", data={"documents": documents, "outbox": rows})]
+
     def drain(self, *, progress: Progress | None = None) -> ReindexReport:
         """Index every document waiting in the outbox, in batches.
 
