@@ -20,12 +20,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from eakte import _migrate, encryption
+from eakte._engine import WaitCallback, make_engines
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
@@ -127,38 +127,6 @@ class StoreConfig:
         os.replace(tmp, path)
 
 
-def _make_engine(url: str) -> tuple[Engine, Engine]:
-    """Return (write engine, read engine); on SQLite writers take the lock up front."""
-    if url.startswith("sqlite"):
-        def configure(engine: Engine, *, immediate: bool) -> Engine:
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, record: Any) -> None:
-                dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below rule
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=60000")
-                cur.close()
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-            return engine
-
-        write = configure(create_engine(url), immediate=True)
-        read = configure(create_engine(url), immediate=False)
-        return write, read
-    if url.startswith("postgresql") and "+" not in url.split("://", 1)[0]:
-        url = url.replace("postgresql", "postgresql+psycopg", 1)
-    try:
-        engine = create_engine(url, pool_pre_ping=True)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise InvalidInput(f"cannot use database URL: {exc}") from exc
-    return engine, engine
-
-
 class Store:
     """A records store: database, blobs and settings, shared by many short sessions.
 
@@ -182,6 +150,7 @@ class Store:
         auto_index: bool = True,
         checkpoint_key: CheckpointKey | None = None,
         checkpoint_every: int | None = None,
+        on_writer_wait: WaitCallback | None = None,
     ) -> None:
         self._checkpoint_key = resolve_key_provider(checkpoint_key)
         if checkpoint_every is not None and self._checkpoint_key is None:
@@ -193,7 +162,11 @@ class Store:
         self.admin = admin
         self.clock: Clock = clock or _utcnow
         self.max_file_size = max_file_size
-        self._engine, self._read_engine = _make_engine(db_url)
+        self._engine, self._read_engine, gate = make_engines(db_url)
+        #: SQLite only: how writers wait for the one write lock (``on_wait``, ``timeout``).
+        self.write_gate = gate
+        if gate is not None:
+            gate.on_wait = on_writer_wait
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
         if isinstance(blobs, EncryptedBlobStore):
@@ -460,6 +433,7 @@ def init(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     encrypt: bool = False,
     master_key: MasterKey | None = None,
+    on_writer_wait: WaitCallback | None = None,
 ) -> Store:
     """Create a new store in the folder ``location`` and return it open.
 
@@ -487,6 +461,9 @@ def init(
         master_key: the master key file or provider of an encrypted store (default:
             ``$EAKTE_MASTER_KEY_FILE``). A path given here is recorded in the store
             configuration, so later opens find the key; the key itself never is.
+        on_writer_wait: SQLite: called with a :class:`~eakte._engine.WriterWait` when a
+            write waits more than a second for another process's write lock (who holds
+            it, how long), and every 15 s while it still waits.
 
     Raises:
         StoreExistsError: a store already exists there (or in that database).
@@ -523,6 +500,7 @@ def init(
         auto_index=auto_index,
         checkpoint_key=checkpoint_key,
         checkpoint_every=checkpoint_every,
+        on_writer_wait=on_writer_wait,
     )
     search_name = search if isinstance(search, str) else "none"
     if search_name == "memory":
@@ -570,6 +548,7 @@ def open(
     checkpoint_key: CheckpointKey | None = None,
     checkpoint_every: int | None = None,
     master_key: MasterKey | None = None,
+    on_writer_wait: WaitCallback | None = None,
 ) -> Store:
     """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
 
@@ -589,6 +568,7 @@ def open(
         checkpoint_every: as for :func:`init`.
         master_key: the master key of an encrypted store (default: ``$EAKTE_MASTER_KEY_FILE``,
             then the key file recorded at init); a new folder store given one is encrypted.
+        on_writer_wait: as for :func:`init`.
 
     Raises:
         NotFoundError: no store there and ``create`` is False.
@@ -601,7 +581,7 @@ def open(
             raise InvalidInput("opening a store by database URL needs blobs= (a BlobStore)")
         store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size,
                       search=search, auto_index=auto_index, checkpoint_key=checkpoint_key,
-                      checkpoint_every=checkpoint_every)
+                      checkpoint_every=checkpoint_every, on_writer_wait=on_writer_wait)
         try:
             state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
             if state == "created":
@@ -628,7 +608,7 @@ def open(
                     search=search if search is not None else "whoosh", auto_index=auto_index,
                     checkpoint_key=checkpoint_key, checkpoint_every=checkpoint_every,
                     max_file_size=max_file_size, encrypt=master_key is not None,
-                    master_key=master_key)
+                    master_key=master_key, on_writer_wait=on_writer_wait)
     config = StoreConfig.read(folder)
     url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
@@ -643,6 +623,7 @@ def open(
         auto_index=auto_index,
         checkpoint_key=checkpoint_key,
         checkpoint_every=checkpoint_every,
+        on_writer_wait=on_writer_wait,
     )
     try:
         state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)
