@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, insert, select
 
 import eakte
@@ -115,3 +116,56 @@ def test_outbox_ids_are_never_reused(mem_store: eakte.Store) -> None:
         orm.execute(insert(SearchOutbox), [{"document_id": 4, "created_at": now}])
         new = orm.scalar(select(SearchOutbox.id).where(SearchOutbox.document_id == 4))
     assert new > highest
+
+
+def _second_writer_waits(first: Any, second: Any) -> None:
+    """While ``first`` holds its exclusive lock, ``second`` cannot take its own."""
+    import threading
+
+    entered = threading.Event()
+
+    def take() -> None:
+        with second.exclusive():
+            entered.set()
+
+    with first.exclusive():
+        thread = threading.Thread(target=take)
+        thread.start()
+        assert not entered.wait(1.0)  # blocked while the first writer holds the lock
+    assert entered.wait(30)  # and it gets the lock once it is released
+    thread.join(30)
+
+
+def test_whoosh_writers_of_one_folder_share_the_exclusive_lock(tmp_path: Path) -> None:
+    from eakte.search.whoosh_backend import WhooshSearchBackend
+
+    first = WhooshSearchBackend(tmp_path / "index")
+    second = WhooshSearchBackend(tmp_path / "index", lock_timeout=30)
+    try:
+        _second_writer_waits(first, second)
+        quick = WhooshSearchBackend(tmp_path / "index", lock_timeout=0.2)
+        try:
+            with first.exclusive(), pytest.raises(eakte.SearchError, match="locked"):
+                quick.delete([1])
+            with first.exclusive():  # the holder itself writes inside its lock
+                first.delete([1])
+        finally:
+            quick.close()
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.postgres
+def test_postgres_backends_of_one_table_share_the_exclusive_lock(pg_url: str) -> None:
+    from eakte.search.postgres import PostgresSearchBackend
+
+    first, second = PostgresSearchBackend(pg_url), PostgresSearchBackend(pg_url)
+    try:
+        first.clear()
+        _second_writer_waits(first, second)
+        with first.exclusive():
+            first.delete([1])
+    finally:
+        first.close()
+        second.close()
