@@ -470,6 +470,9 @@ def init(
         InvalidInput: the pattern or URL is invalid.
         SchemaVersionError: the database holds a schema of another eakte.
         MasterKeyError: ``encrypt`` without a readable master key.
+        DatabaseError: the database cannot be reached or failed.
+        StoreBusy: another writer held the SQLite database beyond the wait.
+        BackendUnavailable: the database driver (psycopg) is not installed.
     """
     if _looks_like_url(location):
         raise InvalidInput("init needs a store folder; pass the database URL as db_url=")
@@ -575,6 +578,9 @@ def open(
         SchemaVersionError: the schema is newer than this eakte, or older and not upgraded.
         InvalidInput: the URL is invalid or ``blobs`` is missing for a URL.
         MasterKeyError: the store is encrypted and its master key is missing or another.
+        DatabaseError: the database cannot be reached or failed.
+        StoreBusy: another writer held the SQLite database beyond the wait.
+        BackendUnavailable: the database driver (psycopg) is not installed.
     """
     if _looks_like_url(location):
         if blobs is None:

@@ -155,3 +155,4 @@ def test_a_postgresql_deadlock_is_store_busy(pg_url: str, store_factory, make_ak
     assert len(errors) == 1, errors  # PostgreSQL broke the deadlock by rolling one back
     assert isinstance(errors[0], eakte.StoreBusy)
     assert "deadlock" in str(errors[0]) and "retry" in str(errors[0])
+
