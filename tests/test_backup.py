@@ -90,6 +90,8 @@ def _documents(folder: Path, db_url: str | None) -> int:
 
 @pytest.mark.slow
 def test_sqlite_backup_and_restore_from_the_readme(tmp_path: Path) -> None:
+    if shutil.which("rsync") is None or shutil.which("bash") is None:
+        pytest.skip("the README's procedure uses bash and rsync, which are not installed")
     script = _readme_block("sqlite3.connect(sys.argv[1]).backup")
     filed = _fill(tmp_path / "eakte-store", None)
     writer = _Writer(tmp_path, tmp_path / "eakte-store", None)
@@ -119,8 +121,8 @@ def test_postgresql_backup_and_restore_with_pg_dump(tmp_path: Path, pg_url: str,
                                                     pg_admin_url: str) -> None:
     import psycopg
 
-    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump and pg_restore are not installed")
+    if not all(shutil.which(tool) for tool in ("pg_dump", "pg_restore", "rsync")):
+        pytest.skip("pg_dump, pg_restore or rsync is not installed")
     assert "pg_dump --format=custom" in _readme_block("pg_restore --no-owner")
     schema = make_url(pg_url).query["options"].split("=", 1)[1]
     libpq = make_url(pg_admin_url)

@@ -79,7 +79,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date
 from functools import lru_cache
 from itertools import chain
@@ -91,6 +91,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from eakte.errors import InvalidInput, SearchError
 from eakte.search._german import CompoundSplitter, fold
+from eakte.search._pglock import advisory_lock
 from eakte.search.analysis import (
     ANALYZER_VERSION,
     MAX_TOKEN_CHARS,
@@ -402,38 +403,15 @@ class PostgresSearchBackend:
 
     # -- writing -------------------------------------------------------------------------
 
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold a PostgreSQL advisory lock for this table across several writes.
-
-        Every process and host indexing into the same table (in the same schema) takes
-        turns; writes inside the block run on other connections as usual.
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold an advisory lock for this table: every writer of it takes turns.
 
         Raises:
             SearchError: the database failed.
         """
-        key = self._sql("SELECT hashtext('eakte-search:' || current_schema() || ':{t}')")
-        try:
-            conn = self._connect()
-        except SQLAlchemyError as exc:
-            raise self._fail("lock the index", exc) from exc
-        try:
-            try:
-                lock_id = conn.execute(key).scalar_one()
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
-                conn.commit()
-            except SQLAlchemyError as exc:
-                raise self._fail("lock the index", exc) from exc
-            try:
-                yield
-            finally:
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
-                    conn.commit()
-                except SQLAlchemyError:  # the session lock ends with the connection anyway
-                    conn.invalidate()
-        finally:
-            conn.close()
+        if self._closed:
+            raise SearchError("the postgres search backend is closed")
+        return advisory_lock(self._engine, f"eakte-search:{self.table}")
 
     def index(self, documents: Sequence[IndexDocument]) -> None:
         """Add or replace these documents in one transaction (upsert by ``document_id``).
