@@ -78,6 +78,7 @@ def _run(folder: Path, shared: list[int]) -> None:
     assert not errors, "\n".join(errors)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_leave_every_document_indexed_at_its_newest_version(
         store_factory, tmp_path: Path) -> None:
     folder = tmp_path / "store"
