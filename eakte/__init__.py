@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from eakte._disposal import DisposalStatus, DueAkte
+from eakte._engine import WriterWait
 from eakte._principals import GrantInfo
 from eakte.access import Permission
 from eakte.aktenzeichen import AktenzeichenPattern
@@ -22,6 +23,7 @@ from eakte.errors import (
     ArchiveImportError,
     BackendUnavailable,
     BlobCleanupWarning,
+    DatabaseError,
     EakteError,
     EakteWarning,
     ExportError,
@@ -35,6 +37,7 @@ from eakte.errors import (
     SearchError,
     StateConflict,
     StorageError,
+    StoreBusy,
     StoreExistsError,
     UnsafeContent,
 )
@@ -81,6 +84,7 @@ __all__ = [
     "BlobStore",
     "ChangeEvent",
     "Confidentiality",
+    "DatabaseError",
     "DisposalDecision",
     "DisposalState",
     "DisposalStatus",
@@ -115,11 +119,13 @@ __all__ = [
     "StateConflict",
     "StorageError",
     "Store",
+    "StoreBusy",
     "StoreExistsError",
     "UnsafeContent",
     "VerifyReport",
     "Version",
     "Vorgang",
+    "WriterWait",
     "init",
     "open",
 ]

@@ -18,6 +18,7 @@ from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     AccessDenied,
+    DatabaseError,
     EakteError,
     InvalidInput,
     NotFoundError,
@@ -197,6 +198,9 @@ class UnitOfWork:
         except SQLAlchemyError as exc:
             self._orm.close()
             raise StorageError(f"database error: {exc}") from exc
+        except DatabaseError:  # locked, unreachable: already says what to do
+            self._orm.close()
+            raise
         if principal is None:
             self._orm.close()
             raise NotFoundError("Principal", user, f"unknown user {user!r}")
@@ -366,6 +370,10 @@ class UnitOfWork:
             self._orm.rollback()
             self._events.clear()
             raise StorageError(f"database error, nothing was saved: {exc}") from exc
+        except DatabaseError:  # locked, deadlock, unreachable: nothing was saved either
+            self._orm.rollback()
+            self._events.clear()
+            raise
         finally:
             indexed = bool(self._reindex)
             self._reindex.clear()

@@ -12,7 +12,9 @@ The tree::
     ├─ IntegrityError                        .problems: list of Problem (checksum, audit chain)
     ├─ SchemaVersionError                    store written by a newer eakte, or not migrated
     ├─ StorageError                          blob backend failures
-    │  └─ MasterKeyError                     encryption master key missing or wrong
+    │  ├─ MasterKeyError                     encryption master key missing or wrong
+    │  └─ DatabaseError                      the database failed or cannot be reached
+    │     └─ StoreBusy                       locked by another writer, deadlock: retry
     ├─ SearchError                           search backend failures
     ├─ ExportError                           xdomea / BagIt export
     ├─ ArchiveImportError                    xdomea / BagIt import
@@ -41,6 +43,7 @@ __all__ = [
     "ArchiveImportError",
     "BackendUnavailable",
     "BlobCleanupWarning",
+    "DatabaseError",
     "EakteError",
     "EakteWarning",
     "ExportError",
@@ -54,6 +57,7 @@ __all__ = [
     "SearchError",
     "StateConflict",
     "StorageError",
+    "StoreBusy",
     "StoreExistsError",
     "UnsafeContent",
 ]
@@ -178,6 +182,27 @@ class MasterKeyError(StorageError):
     """
 
     exit_code: ClassVar[int] = 12
+
+
+class DatabaseError(StorageError):
+    """The database failed or cannot be reached (disk error, server down, wrong URL).
+
+    Every such driver failure reaches callers as this class (or :class:`StoreBusy`), with
+    the driver's exception chained as ``__cause__``; nothing was saved by the operation.
+    """
+
+    exit_code: ClassVar[int] = 9
+
+
+class StoreBusy(DatabaseError):
+    """Another writer held the database for too long, or a concurrent transaction won.
+
+    SQLite allows one writer at a time and a writer waits (60 s by default) before this is
+    raised; on PostgreSQL a deadlock or serialization failure rolled the transaction back.
+    Nothing was saved: retrying the operation is safe.
+    """
+
+    exit_code: ClassVar[int] = 13
 
 
 class SearchError(EakteError):

@@ -20,13 +20,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from eakte import _migrate, encryption
-from eakte._text_match import register_sqlite_functions
+from eakte._engine import WaitCallback, make_engines
 from eakte.access import StoreJob
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
@@ -129,39 +128,6 @@ class StoreConfig:
         os.replace(tmp, path)
 
 
-def _make_engine(url: str) -> tuple[Engine, Engine]:
-    """Return (write engine, read engine); on SQLite writers take the lock up front."""
-    if url.startswith("sqlite"):
-        def configure(engine: Engine, *, immediate: bool) -> Engine:
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, record: Any) -> None:
-                dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below rule
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=60000")
-                cur.close()
-                register_sqlite_functions(dbapi_conn)
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-            return engine
-
-        write = configure(create_engine(url), immediate=True)
-        read = configure(create_engine(url), immediate=False)
-        return write, read
-    if url.startswith("postgresql") and "+" not in url.split("://", 1)[0]:
-        url = url.replace("postgresql", "postgresql+psycopg", 1)
-    try:
-        engine = create_engine(url, pool_pre_ping=True)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise InvalidInput(f"cannot use database URL: {exc}") from exc
-    return engine, engine
-
-
 class Store:
     """A records store: database, blobs and settings, shared by many short sessions.
 
@@ -185,6 +151,7 @@ class Store:
         auto_index: bool = True,
         checkpoint_key: CheckpointKey | None = None,
         checkpoint_every: int | None = None,
+        on_writer_wait: WaitCallback | None = None,
     ) -> None:
         self._checkpoint_key = resolve_key_provider(checkpoint_key)
         if checkpoint_every is not None and self._checkpoint_key is None:
@@ -196,7 +163,11 @@ class Store:
         self.admin = admin
         self.clock: Clock = clock or _utcnow
         self.max_file_size = max_file_size
-        self._engine, self._read_engine = _make_engine(db_url)
+        self._engine, self._read_engine, gate = make_engines(db_url)
+        #: SQLite only: how writers wait for the one write lock (``on_wait``, ``timeout``).
+        self.write_gate = gate
+        if gate is not None:
+            gate.on_wait = on_writer_wait
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
         if isinstance(blobs, EncryptedBlobStore):
@@ -481,6 +452,7 @@ def init(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     encrypt: bool = False,
     master_key: MasterKey | None = None,
+    on_writer_wait: WaitCallback | None = None,
 ) -> Store:
     """Create a new store in the folder ``location`` and return it open.
 
@@ -508,12 +480,18 @@ def init(
         master_key: the master key file or provider of an encrypted store (default:
             ``$EAKTE_MASTER_KEY_FILE``). A path given here is recorded in the store
             configuration, so later opens find the key; the key itself never is.
+        on_writer_wait: SQLite: called with a :class:`~eakte._engine.WriterWait` when a
+            write waits more than a second for another process's write lock (who holds
+            it, how long), and every 15 s while it still waits.
 
     Raises:
         StoreExistsError: a store already exists there (or in that database).
         InvalidInput: the pattern or URL is invalid.
         SchemaVersionError: the database holds a schema of another eakte.
         MasterKeyError: ``encrypt`` without a readable master key.
+        DatabaseError: the database cannot be reached or failed.
+        StoreBusy: another writer held the SQLite database beyond the wait.
+        BackendUnavailable: the database driver (psycopg) is not installed.
     """
     if _looks_like_url(location):
         raise InvalidInput("init needs a store folder; pass the database URL as db_url=")
@@ -544,6 +522,7 @@ def init(
         auto_index=auto_index,
         checkpoint_key=checkpoint_key,
         checkpoint_every=checkpoint_every,
+        on_writer_wait=on_writer_wait,
     )
     search_name = search if isinstance(search, str) else "none"
     if search_name == "memory":
@@ -591,6 +570,7 @@ def open(
     checkpoint_key: CheckpointKey | None = None,
     checkpoint_every: int | None = None,
     master_key: MasterKey | None = None,
+    on_writer_wait: WaitCallback | None = None,
 ) -> Store:
     """Open the store at ``location`` (a folder, or a database URL with ``blobs=``).
 
@@ -610,19 +590,23 @@ def open(
         checkpoint_every: as for :func:`init`.
         master_key: the master key of an encrypted store (default: ``$EAKTE_MASTER_KEY_FILE``,
             then the key file recorded at init); a new folder store given one is encrypted.
+        on_writer_wait: as for :func:`init`.
 
     Raises:
         NotFoundError: no store there and ``create`` is False.
         SchemaVersionError: the schema is newer than this eakte, or older and not upgraded.
         InvalidInput: the URL is invalid or ``blobs`` is missing for a URL.
         MasterKeyError: the store is encrypted and its master key is missing or another.
+        DatabaseError: the database cannot be reached or failed.
+        StoreBusy: another writer held the SQLite database beyond the wait.
+        BackendUnavailable: the database driver (psycopg) is not installed.
     """
     if _looks_like_url(location):
         if blobs is None:
             raise InvalidInput("opening a store by database URL needs blobs= (a BlobStore)")
         store = Store(db_url=str(location), blobs=blobs, clock=clock, max_file_size=max_file_size,
                       search=search, auto_index=auto_index, checkpoint_key=checkpoint_key,
-                      checkpoint_every=checkpoint_every)
+                      checkpoint_every=checkpoint_every, on_writer_wait=on_writer_wait)
         try:
             state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
             if state == "created":
@@ -649,7 +633,7 @@ def open(
                     search=search if search is not None else "whoosh", auto_index=auto_index,
                     checkpoint_key=checkpoint_key, checkpoint_every=checkpoint_every,
                     max_file_size=max_file_size, encrypt=master_key is not None,
-                    master_key=master_key)
+                    master_key=master_key, on_writer_wait=on_writer_wait)
     config = StoreConfig.read(folder)
     url = db_url or config.db_url or f"sqlite:///{(folder / _DB_NAME).resolve()}"
     store = Store(
@@ -664,6 +648,7 @@ def open(
         auto_index=auto_index,
         checkpoint_key=checkpoint_key,
         checkpoint_every=checkpoint_every,
+        on_writer_wait=on_writer_wait,
     )
     try:
         state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)

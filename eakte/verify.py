@@ -265,6 +265,7 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
                         "index.rebuild_needed", "search index",
                         f"{reason} (run 'eakte reindex --full')", severity="notice"))
                 else:
+                    report.problems.extend(indexer.pending_problems())
                     report.problems.extend(indexer.drift())
         except EakteError as exc:
             report.problems.append(Problem(

@@ -18,11 +18,13 @@ Exit codes (each :class:`eakte.EakteError` subclass carries its ``exit_code``)::
        6  invalid input                            InvalidInput, UnsafeContent
        7  state conflict (closed Akte, exists)     StateConflict, StoreExistsError
        8  schema version mismatch                  SchemaVersionError
-       9  storage or search backend failure        StorageError, SearchError
+       9  storage or search backend failure        StorageError, SearchError,
+                                                   DatabaseError
       10  export or archive import failure         ExportError, ArchiveImportError
       11  adapter or backend plugin failure        AdapterError, AdapterContractError,
                                                    BackendUnavailable
       12  master key missing or wrong (encrypted)  MasterKeyError
+      13  store busy (another writer, deadlock)    StoreBusy
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 import eakte
+from eakte._engine import WriterWait
 from eakte.errors import EakteError
 from eakte.session import Session
 from eakte.store import Store
@@ -71,6 +72,12 @@ class App:
         """Print a note on stderr (never on stdout, so ``--json`` output stays clean)."""
         click.echo(message, err=True)
 
+    def writer_waiting(self, wait: WriterWait) -> None:
+        """Say on stderr that a write waits for another process's SQLite write lock."""
+        who = wait.holder.describe() if wait.holder is not None else "unknown process"
+        self.note(f"waiting for another writer ({who}) for {wait.waited:.0f} s; SQLite "
+                  "allows one writer at a time, this command continues when it has finished")
+
     def init_store(self, *, admin: str, aktenzeichen_pattern: str | None,
                    search: str = "whoosh", encrypt: bool = False,
                    master_key: Path | None = None) -> Store:
@@ -81,7 +88,8 @@ class App:
             InvalidInput: invalid pattern or database URL.
         """
         options: dict[str, Any] = {"db_url": self.db_url, "admin": admin, "search": search,
-                                   "encrypt": encrypt, "master_key": master_key}
+                                   "encrypt": encrypt, "master_key": master_key,
+                                   "on_writer_wait": self.writer_waiting}
         if aktenzeichen_pattern is not None:
             options["aktenzeichen_pattern"] = aktenzeichen_pattern
         self._store = eakte.init(self.store_path, **options)
@@ -95,7 +103,8 @@ class App:
             SchemaVersionError: the store was written by a newer eakte.
         """
         if self._store is None:
-            self._store = eakte.open(self.store_path, db_url=self.db_url, create=False)
+            self._store = eakte.open(self.store_path, db_url=self.db_url, create=False,
+                                     on_writer_wait=self.writer_waiting)
         return self._store
 
     def session(self) -> Session:

@@ -17,10 +17,13 @@ class SearchOutbox(Base):
     """A document whose index entry must be refreshed, written with the change itself.
 
     The indexer drains these rows after commit; a crash leaves them to be replayed, and
-    replaying is harmless because indexing a document replaces its entry.
+    replaying is harmless because indexing a document replaces its entry. Ids are never
+    reused (``AUTOINCREMENT`` on SQLite, a sequence on PostgreSQL): an indexer deletes the
+    rows it read by id, which must never hit a row written after it read them.
     """
 
     __tablename__ = "search_outbox"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[bigid]
     document_id: Mapped[int] = mapped_column(BigId, index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -14,6 +15,7 @@ __all__ = [
     "SearchHit",
     "SearchQuery",
     "SearchResult",
+    "SharedWriter",
 ]
 
 
@@ -160,4 +162,25 @@ class SearchBackend(Protocol):
 
     def close(self) -> None:
         """Release files, handles and connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class SharedWriter(Protocol):
+    """A backend that several processes write to, with a lock they all share.
+
+    Contract: while the context manager of :meth:`exclusive` is held, no other process or
+    thread SHALL write to the index; :meth:`~SearchBackend.index` and
+    :meth:`~SearchBackend.delete` called by the holder MUST work inside it. The indexer
+    reads the database's current state and writes it under this lock, so a slow process
+    can never replace a newer entry by an older one. Backends that only one process
+    writes (an in-memory index) need not implement it.
+    """
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the writer lock shared by every process writing this index.
+
+        Raises:
+            SearchError: the lock could not be taken in the backend's lock timeout.
+        """
         ...

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
 
 from eakte.errors import EakteError, Problem, SearchError
 from eakte.ingest.extract import Extraction, extract_text
 from eakte.ingest.limits import ExtractLimits, read_at_most
 from eakte.model import Akte, Document, SearchOutbox, TextExtraction, Version
 from eakte.model.lifecycle import disposed_akte_ids
-from eakte.search.base import IndexDocument, SearchBackend
+from eakte.search.base import IndexDocument, SearchBackend, SharedWriter
 
 if TYPE_CHECKING:
     from eakte.store import Store
@@ -38,6 +40,14 @@ class ReindexReport:
     needs_ocr: int = 0
     full: bool = False
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A document's index entry and how its text extraction went."""
+
+    entry: IndexDocument
+    extraction: dict[str, Any]
 
 
 def _flatten(meta: dict[str, Any]) -> dict[str, str]:
@@ -83,11 +93,24 @@ class Indexer:
         self.backend = backend
         self.batch = batch
         self.limits = limits or ExtractLimits()
+        self._lock = threading.RLock()  # one index writer per process (threads take turns)
 
     # -- building entries ----------------------------------------------------------------
 
-    def _load(self, document_ids: Sequence[int]) -> tuple[list[IndexDocument], list[int]]:
-        """Return index documents for these ids, and the ids that no longer exist."""
+    @contextmanager
+    def _reading(self) -> Iterator[OrmSession]:
+        """Read the database without taking a write lock (a WAL snapshot on SQLite)."""
+        with self.store.read_connection() as conn, conn.begin(), \
+                OrmSession(bind=conn) as orm:
+            yield orm
+
+    def _load(self, document_ids: Sequence[int], known: dict[int, _Prepared] | None = None
+              ) -> tuple[dict[int, _Prepared], list[int]]:
+        """Return the current index entry of each existing document, and the missing ids.
+
+        Entries in ``known`` whose metadata still match the database keep their text;
+        only the others are extracted (again).
+        """
         stmt = (
             select(Document, Version, Akte.aktenzeichen)
             .join(Version, (Version.document_id == Document.id)
@@ -97,26 +120,16 @@ class Indexer:
             # documents of disposed Akten lost their content: they leave the index
             .where(Document.akte_id.not_in(disposed_akte_ids()))
         )
-        docs: list[IndexDocument] = []
-        extractions: list[dict[str, Any]] = []
-        with self.store.orm_session() as orm:
+        with self._reading() as orm:
             rows = orm.execute(stmt).all()
-        found = set()
+        prepared: dict[int, _Prepared] = {}
         for document, version, aktenzeichen in rows:
-            found.add(document.id)
-            extraction = self._extract(version)
-            extractions.append({
-                "version_id": version.id,
-                "status": str(extraction.status),
-                "chars": len(extraction.text),
-                "problems": list(extraction.problems),
-            })
-            docs.append(IndexDocument(
+            entry = IndexDocument(
                 document_id=document.id,
                 akte_id=document.akte_id,
                 aktenzeichen=aktenzeichen,
                 title=document.title,
-                text=_full_text(extraction),
+                text="",
                 kind=document.kind,
                 mime=version.mime,
                 filename=version.filename,
@@ -125,10 +138,18 @@ class Indexer:
                 created_at=document.created_at,
                 document_date=document.document_date,
                 metadata=_flatten(document.meta),
-            ))
-        self._pending_extractions = extractions
-        missing = [i for i in document_ids if i not in found]
-        return docs, missing
+            )
+            earlier = (known or {}).get(document.id)
+            if earlier is not None and replace(earlier.entry, text="") == entry:
+                prepared[document.id] = earlier
+                continue
+            extraction = self._extract(version)
+            prepared[document.id] = _Prepared(
+                replace(entry, text=_full_text(extraction)),
+                {"version_id": version.id, "status": str(extraction.status),
+                 "chars": len(extraction.text), "problems": list(extraction.problems)})
+        missing = [i for i in document_ids if i not in prepared]
+        return prepared, missing
 
     def _extract(self, version: Version) -> Extraction:
         try:
@@ -139,12 +160,19 @@ class Indexer:
                               problems=[f"content unavailable: {exc}"])
         return extract_text(data, version.mime, filename=version.filename, limits=self.limits)
 
-    def _record(self, outbox_ids: Iterable[int]) -> None:
-        """Record extraction outcomes and remove the handled outbox rows, in one transaction."""
+    def _record(self, extractions: Iterable[dict[str, Any]], outbox_ids: Iterable[int]) -> None:
+        """Record extraction outcomes and remove the handled outbox rows, in one transaction.
+
+        Outbox ids are never reused, so only the rows this run read are removed; a row
+        written meanwhile, for the same document or another, stays for the next run.
+        """
         now = self.store.clock()
         # one order for every process, so concurrent upserts cannot deadlock
-        rows = sorted(({**e, "extracted_at": now} for e in self._pending_extractions),
+        rows = sorted(({**e, "extracted_at": now} for e in extractions),
                       key=lambda row: row["version_id"])
+        outbox = sorted(outbox_ids)
+        if not rows and not outbox:
+            return
         with self.store.orm_session() as orm, orm.begin():
             if rows:
                 # an upsert: several processes may drain the same outbox rows at once
@@ -156,32 +184,89 @@ class Indexer:
                                                         "extracted_at")},
                 )
                 orm.execute(stmt, rows)
-            outbox = sorted(outbox_ids)
-            if outbox:
-                orm.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(outbox)))
-        self._pending_extractions = []
+            for start in range(0, len(outbox), 500):
+                orm.execute(delete(SearchOutbox)
+                            .where(SearchOutbox.id.in_(outbox[start:start + 500])))
 
-    def _apply(self, document_ids: Sequence[int], report: ReindexReport) -> None:
-        docs, missing = self._load(document_ids)
-        if docs:
-            self.backend.index(docs)
-        if missing:
-            self.backend.delete(missing)
-        report.indexed += len(docs)
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Be the only writer of the index: in this process, and across processes."""
+        with self._lock:
+            if isinstance(self.backend, SharedWriter):
+                with self.backend.exclusive():
+                    yield
+            else:
+                yield
+
+    def _apply(self, document_ids: Sequence[int], report: ReindexReport,
+               outbox_ids: Iterable[int] = ()) -> None:
+        """Index what the database holds for these documents now, then drop ``outbox_ids``.
+
+        Text is extracted before taking the index lock; under the lock the rows are read
+        again and whatever changed meanwhile is rebuilt, so the index always receives the
+        newest state and a slow process never writes an older version over a newer one.
+        """
+        prepared, _ = self._load(document_ids)
+        with self._exclusive():
+            current, missing = self._load(document_ids, prepared)
+            if current:
+                self.backend.index([p.entry for p in current.values()])
+            if missing:
+                self.backend.delete(missing)
+        extractions = [p.extraction for p in current.values()]
+        report.indexed += len(current)
         report.deleted += len(missing)
-        for e in self._pending_extractions:
+        for e in extractions:
             report.failed_extractions += e["status"] == "failed"
             report.needs_ocr += e["status"] == "needs_ocr"
+        self._record(extractions, outbox_ids)
 
     # -- public --------------------------------------------------------------------------
 
     def pending(self) -> int:
-        """Return how many outbox rows wait to be indexed."""
-        with self.store.orm_session() as orm:
+        """Return how many outbox rows wait to be indexed (without taking a write lock).
+
+        Raises:
+            SearchError: the database failed.
+        """
+        with _database_errors("counting the search outbox"), self._reading() as orm:
             return int(orm.scalar(select(func.count()).select_from(SearchOutbox)) or 0)
+
+    def pending_documents(self) -> int:
+        """Return how many distinct documents wait in the outbox to be indexed.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        with _database_errors("counting the search outbox"), self._reading() as orm:
+            return int(orm.scalar(
+                select(func.count(SearchOutbox.document_id.distinct()))) or 0)
+
+    def pending_problems(self) -> list[Problem]:
+        """Report documents that wait in the outbox as an ``index.pending`` notice.
+
+        They are left by an interrupted indexing run (a crash or a kill after the commit,
+        or a failing backend); the next drain (after any write that files or changes a
+        document) or ``eakte reindex`` indexes them.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        rows = self.pending()
+        if not rows:
+            return []
+        documents = self.pending_documents()
+        return [Problem(
+            "index.pending", "search index",
+            f"{documents} document(s) await indexing ({rows} outbox entries) and are not "
+            "found by search yet; run 'eakte reindex' to index them now",
+            severity="notice", data={"documents": documents, "outbox": rows})]
 
     def drain(self, *, progress: Progress | None = None) -> ReindexReport:
         """Index every document waiting in the outbox, in batches.
+
+        Safe with several processes draining at once: each removes only the outbox rows
+        it read, after indexing what the database held afterwards.
 
         Raises:
             SearchError: the backend or the database failed; the outbox keeps the rest
@@ -199,7 +284,7 @@ class Indexer:
         done = 0
         last_id = 0
         while True:
-            with self.store.orm_session() as orm:
+            with self._reading() as orm:
                 rows = orm.execute(
                     select(SearchOutbox.id, SearchOutbox.document_id)
                     .where(SearchOutbox.id > last_id)
@@ -209,8 +294,7 @@ class Indexer:
                 break
             last_id = rows[-1][0]
             document_ids = list(dict.fromkeys(doc_id for _, doc_id in rows))
-            self._apply(document_ids, report)
-            self._record(row_id for row_id, _ in rows)
+            self._apply(document_ids, report, [row_id for row_id, _ in rows])
             done += len(rows)
             if progress is not None:
                 progress(done, total)
@@ -223,15 +307,21 @@ class Indexer:
         Raises:
             SearchError: the backend failed.
         """
+        with _database_errors("rebuilding the search index"):
+            return self._rebuild(progress=progress, reason=reason)
+
+    def _rebuild(self, *, progress: Progress | None, reason: str | None) -> ReindexReport:
         report = ReindexReport(full=True, reason=reason)
-        with self.store.orm_session() as orm:
-            max_outbox = orm.scalar(select(func.max(SearchOutbox.id))) or 0
+        with self._reading() as orm:
+            # the rows written before the rebuild began; later ones are drained as usual
+            outbox = list(orm.scalars(select(SearchOutbox.id)))
             total = int(orm.scalar(select(func.count()).select_from(Document)) or 0)
-        self.backend.clear()
+        with self._exclusive():
+            self.backend.clear()
         done = 0
         last_id = 0
         while True:
-            with self.store.orm_session() as orm:
+            with self._reading() as orm:
                 ids = list(orm.scalars(
                     select(Document.id).where(Document.id > last_id)
                     .order_by(Document.id).limit(self.batch)))
@@ -239,12 +329,10 @@ class Indexer:
                 break
             last_id = ids[-1]
             self._apply(ids, report)
-            self._record(())
             done += len(ids)
             if progress is not None:
                 progress(done, total)
-        with self.store.orm_session() as orm, orm.begin():
-            orm.execute(delete(SearchOutbox).where(SearchOutbox.id <= max_outbox))
+        self._record((), outbox)
         return report
 
     def reindex(self, *, full: bool = False,
@@ -260,14 +348,19 @@ class Indexer:
         report = self.drain(progress=progress)
         stale = [p.data["document_id"] for p in self.drift()]
         ids = sorted({int(i) for i in stale if isinstance(i, int)})
-        for start in range(0, len(ids), self.batch):
-            self._apply(ids[start:start + self.batch], report)
-            self._record(())
+        with _database_errors("reindexing"):
+            for start in range(0, len(ids), self.batch):
+                self._apply(ids[start:start + self.batch], report)
         return report
 
     def drift(self) -> list[Problem]:
-        """Compare the index with the database: missing, stale and unknown entries."""
-        with self.store.orm_session() as orm:
+        """Compare the index with the database: missing, stale and unknown entries.
+
+        Raises:
+            SearchError: the database or the backend failed.
+        """
+        with _database_errors("comparing the index with the database"), \
+                self._reading() as orm:
             expected = {
                 doc_id: (number, sha)
                 for doc_id, number, sha in orm.execute(

@@ -79,6 +79,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date
 from functools import lru_cache
 from itertools import chain
@@ -90,6 +91,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from eakte.errors import InvalidInput, SearchError
 from eakte.search._german import CompoundSplitter, fold
+from eakte.search._pglock import advisory_lock
 from eakte.search.analysis import (
     ANALYZER_VERSION,
     MAX_TOKEN_CHARS,
@@ -400,6 +402,16 @@ class PostgresSearchBackend:
         }
 
     # -- writing -------------------------------------------------------------------------
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold an advisory lock for this table: every writer of it takes turns.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        if self._closed:
+            raise SearchError("the postgres search backend is closed")
+        return advisory_lock(self._engine, f"eakte-search:{self.table}")
 
     def index(self, documents: Sequence[IndexDocument]) -> None:
         """Add or replace these documents in one transaction (upsert by ``document_id``).

@@ -23,7 +23,9 @@ Design notes (DESIGN §4, STYLE §5):
   document numbers (Whoosh's ``AndNot`` matcher misses some), ``aktenzeichen:630.10-*``
   reads an indexed prefix term. No Whoosh type or exception leaves this module.
 - Thread-safe: one instance serialises its searches (Whoosh searchers are not shared
-  between threads) and its writes; processes coordinate through the writer lock.
+  between threads) and its writes; processes coordinate through the writer lock, which
+  :meth:`~WhooshSearchBackend.exclusive` holds across several writes (the indexer checks
+  the database and writes under it, so no process overwrites a newer entry).
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ class WhooshSearchBackend:
         self._limitmb = limitmb
         self._merge = functools.partial(tiered_merge, factor=merge_factor,
                                         max_docs=max_merge_docs)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._holding = False  # this instance holds the writer lock (see exclusive())
         self._read_lock = threading.RLock()
         self._ix: Any = None
         self._searcher: Any = None
@@ -167,6 +170,9 @@ class WhooshSearchBackend:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold Whoosh's writer lock (shared with writers in other processes)."""
+        if self._holding:  # exclusive() holds it already
+            yield
+            return
         lock = self._storage.lock(f"{_INDEX_NAME}_WRITELOCK")
         if not try_for(lock.acquire, timeout=self._lock_timeout, delay=0.05):
             raise self._lock_error()
@@ -174,6 +180,32 @@ class WhooshSearchBackend:
             yield
         finally:
             lock.release()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock across several :meth:`index` and :meth:`delete` calls.
+
+        Other threads of this instance and every other process writing the index wait
+        until the block ends.
+
+        Raises:
+            SearchError: another writer held the lock beyond ``lock_timeout``.
+        """
+        with self._write_lock:
+            if self._holding:
+                yield
+                return
+            with self._locked():
+                self._holding = True
+                try:
+                    yield
+                finally:
+                    self._holding = False
+
+    def _writer(self, **options: Any) -> Any:
+        """Return a Whoosh writer; it takes the writer lock unless :meth:`exclusive` holds it."""
+        return self._ix.writer(timeout=self._lock_timeout, delay=0.05,
+                               _lk=not self._holding, **options)
 
     def _lock_error(self) -> SearchError:
         return SearchError(
@@ -247,8 +279,7 @@ class WhooshSearchBackend:
         if not latest:
             return
         with self._write_lock, self._errors("indexing"):
-            writer = self._ix.writer(timeout=self._lock_timeout, delay=0.05,
-                                     limitmb=self._limitmb)
+            writer = self._writer(limitmb=self._limitmb)
             try:
                 writer.delete_by_query(id_query(latest))
                 for doc in latest.values():
@@ -265,7 +296,7 @@ class WhooshSearchBackend:
         if not ids:
             return
         with self._write_lock, self._errors("deleting"):
-            writer = self._ix.writer(timeout=self._lock_timeout, delay=0.05)
+            writer = self._writer()
             try:
                 writer.delete_by_query(id_query(ids))
             except BaseException:
@@ -284,8 +315,7 @@ class WhooshSearchBackend:
         """
         self._check_usable()
         with self._write_lock, self._errors("optimizing"):
-            writer = self._ix.writer(timeout=self._lock_timeout, delay=0.05,
-                                     limitmb=self._limitmb)
+            writer = self._writer(limitmb=self._limitmb)
             writer.commit(optimize=True)
 
     def clear(self) -> None:
