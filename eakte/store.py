@@ -417,14 +417,15 @@ class Store:
         AktenzeichenPattern(pattern)
         now = self.clock()
         with self.orm_session() as orm, orm.begin():
+            principal = Principal(name=admin, kind="user", is_admin=True, created_at=now,
+                                  clearance="vs-nfd", display_name="Local administrator")
             orm.add_all(
                 [
                     Setting(key="store_id", value=store_id),
                     Setting(key="aktenzeichen_pattern", value=pattern),
                     Setting(key="created_at", value=now.isoformat()),
                     Setting(key="search_backend", value=search),
-                    Principal(name=admin, kind="user", is_admin=True, created_at=now,
-                              clearance="vs-nfd", display_name="Local administrator"),
+                    principal,
                 ]
             )
             orm.flush()
@@ -435,7 +436,8 @@ class Store:
                     PendingEvent("store.init", "store", store_id,
                                  {"aktenzeichen_pattern": pattern, "admin": admin}),
                     PendingEvent("principal.create", "principal", admin,
-                                 {"kind": "user", "is_admin": True}),
+                                 {"kind": "user", "is_admin": True, "clearance": "vs-nfd",
+                                  "id": principal.id}),
                 ],
                 now,
             )
