@@ -1,0 +1,122 @@
+"""Replay of documents and their versions.
+
+Rule table (object id = document id):
+
+=====================  ===================================================================
+``document.file``      ``akte_id`` (of ``akte``), ``vorgang_id`` (``vorgang``),
+                       ``parent_document_id`` (``parent``), ``title``, ``kind``;
+                       ``version_count`` 1, or 0 when ``version`` is null (an imported
+                       document without content); version ``version``: ``version_uuid``,
+                       ``sha256``, ``size``
+``version.add``        version ``version``: ``version_uuid``, ``sha256``, ``size``;
+                       ``version_count`` ← ``version``
+``document.update``    ``title`` ← ``title.new``, ``kind`` ← ``kind.new``
+=====================  ===================================================================
+
+Versions are checked against every event since event 1 (content events always carried
+their hash); the document's own fields from the baseline on. A merge-join of the events
+(sorted by document and sequence in the database), the document rows and the version rows
+(by document and number) holds one document's events and versions at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from eakte.audit.replay._findings import Findings
+from eakte.audit.replay._stream import as_dict, events_by_object, grouped, merge, rows
+from eakte.audit.replay.baseline import Baseline
+from eakte.errors import Problem
+
+__all__ = ["DOCUMENT_ACTIONS", "check_documents"]
+
+DOCUMENT_ACTIONS = ("document.file", "version.add", "document.update")
+_FIELDS = ("akte_id", "vorgang_id", "parent_document_id", "title", "kind", "version_count")
+_Version = tuple[str, str, int]  # uuid, sha256, size
+
+
+def _fold(events: list[tuple[Any, ...]], baseline: Baseline
+          ) -> tuple[bool, dict[str, Any], dict[int, _Version]]:
+    created, fields = False, {}
+    versions: dict[int, _Version] = {}
+    for _key, seq, action, raw in events:
+        d = as_dict(raw)
+        number = d.get("version")
+        if action != "document.update" and isinstance(number, int):
+            versions[number] = (str(d.get("version_uuid")), str(d.get("sha256")),
+                                int(d.get("size", -1)))
+        if seq <= baseline.from_seq:
+            continue
+        if action == "document.file":
+            created = True
+            fields = {"akte_id": d.get("akte"), "vorgang_id": d.get("vorgang"),
+                      "parent_document_id": d.get("parent"), "title": d.get("title"),
+                      "kind": d.get("kind"), "version_count": 0 if number is None else 1}
+        elif action == "version.add":
+            if isinstance(number, int) and number > (fields.get("version_count") or 0):
+                fields["version_count"] = number
+        else:
+            for name in ("title", "kind"):
+                if isinstance(d.get(name), dict):
+                    fields[name] = d[name].get("new")
+    return created, fields, versions
+
+
+def check_documents(conn: Connection, baseline: Baseline, findings: Findings
+                    ) -> tuple[int, int]:
+    """Compare documents and versions with the replayed events.
+
+    Returns:
+        the number of document rows and of version rows compared.
+    """
+    events = grouped(events_by_object(conn, "document", DOCUMENT_ACTIONS))
+    documents = grouped(rows(conn, "SELECT id, " + ", ".join(_FIELDS)  # noqa: S608
+                             + " FROM documents ORDER BY id"))
+    versions = grouped(rows(conn, "SELECT document_id, number, id, uuid, sha256, size "
+                                  "FROM versions ORDER BY document_id, number"))
+    n_docs = n_versions = 0
+    for doc_id, (evs, doc_rows, version_rows) in merge(events, documents, versions):
+        created, fields, recorded = _fold(evs, baseline)
+        subject = f"document {doc_id}"
+        data = {"document_id": doc_id}
+        if doc_rows:
+            n_docs += 1
+            if not created and not baseline.legacy("documents", doc_id):
+                findings.unaudited("document", subject, data,
+                                   what="no document.file event filed it")
+            else:
+                findings.compare("document", subject,
+                                 dict(zip(_FIELDS, doc_rows[0][1:], strict=True)), fields,
+                                 data)
+        elif created:
+            findings.missing("document", subject, data)
+        n_versions += len(version_rows)
+        _check_versions(doc_id, version_rows, recorded, findings)
+    return n_docs, n_versions
+
+
+def _check_versions(doc_id: int, version_rows: list[tuple[Any, ...]],
+                    recorded: dict[int, _Version], findings: Findings) -> None:
+    seen = set()
+    for _doc, number, vid, vuuid, sha, size in version_rows:
+        subject = f"document {doc_id} version {number}"
+        data = {"version_id": vid, "document_id": doc_id}
+        seen.add(number)
+        audit = recorded.get(number)
+        if audit is None:
+            findings.problems.append(Problem(
+                "version.unaudited", subject,
+                "no audit event records this version's content (row inserted outside eakte)",
+                data=data))
+        elif audit[0] != vuuid:
+            findings.changed("version", subject, "uuid", vuuid, audit[0], data)
+        elif audit[1:] != (sha, size):
+            findings.problems.append(Problem(
+                "version.hash_changed", subject,
+                f"row says sha256 {sha[:12]}… size {size}, but the audit log recorded "
+                f"{audit[1][:12]}… size {audit[2]}: the version row was altered", data=data))
+    for number in sorted(set(recorded) - seen):
+        findings.missing("version", f"document {doc_id} version {number}",
+                         {"document_id": doc_id})
