@@ -29,6 +29,7 @@ from eakte import _migrate, encryption
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.replay.baseline import REPLAYABLE
 from eakte.errors import (
     EakteError,
     IndexingWarning,
@@ -434,7 +435,8 @@ class Store:
                 admin,
                 [
                     PendingEvent("store.init", "store", store_id,
-                                 {"aktenzeichen_pattern": pattern, "admin": admin}),
+                                 {"aktenzeichen_pattern": pattern, "admin": admin,
+                                  REPLAYABLE: True}),
                     PendingEvent("principal.create", "principal", admin,
                                  {"kind": "user", "is_admin": True, "clearance": "vs-nfd",
                                   "id": principal.id}),

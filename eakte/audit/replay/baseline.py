@@ -23,9 +23,12 @@ from sqlalchemy import Connection, text
 
 from eakte.audit.replay._stream import as_dict
 
-__all__ = ["BASELINE_ACTION", "RECORD_TABLES", "Baseline", "load_baseline", "snapshot"]
+__all__ = ["BASELINE_ACTION", "RECORD_TABLES", "REPLAYABLE", "Baseline", "load_baseline",
+           "needs_baseline", "snapshot"]
 
 BASELINE_ACTION = "audit.replay_baseline"
+#: Key in the ``store.init`` event of stores whose log replays from event 1.
+REPLAYABLE = "replayable"
 #: The record tables whose legacy rows the baseline bounds by id.
 RECORD_TABLES = ("akten", "vorgaenge", "documents", "legal_holds")
 
@@ -73,8 +76,28 @@ def snapshot(conn: Connection, from_seq: int) -> dict[str, Any]:
     }
 
 
+def _replayable(conn: Connection) -> bool:
+    """True if the store's first event says that its log replays from event 1."""
+    first = conn.execute(text(
+        "SELECT action, details FROM audit_events WHERE seq = 1")).first()
+    return first is not None and first[0] == "store.init" and (
+        as_dict(first[1]).get(REPLAYABLE) is True)
+
+
+def needs_baseline(conn: Connection) -> bool:
+    """True for a store with events that neither replays from event 1 nor has a baseline."""
+    if not conn.execute(text("SELECT seq FROM audit_events LIMIT 1")).first():
+        return False
+    has = conn.execute(text("SELECT seq FROM audit_events WHERE action = :a LIMIT 1"),
+                       {"a": BASELINE_ACTION}).first()
+    return has is None and not _replayable(conn)
+
+
 def load_baseline(conn: Connection) -> tuple[Baseline, int | None]:
     """Return the store's baseline (the empty one for stores replayable from event 1).
+
+    A baseline in a store whose log replays from event 1 is ignored: replay then starts
+    at event 1 and finds whatever it would hide.
 
     Returns:
         the baseline and the sequence number of its event (None without one).
@@ -82,7 +105,7 @@ def load_baseline(conn: Connection) -> tuple[Baseline, int | None]:
     row = conn.execute(text(
         "SELECT seq, details FROM audit_events WHERE action = :a ORDER BY seq LIMIT 1"),
         {"a": BASELINE_ACTION}).first()
-    if row is None:
+    if row is None or _replayable(conn):
         return Baseline(), None
     details = as_dict(row[1])
 
