@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import text
 
 import eakte
+from eakte import _migrate
 from eakte.cli import cli
 
 
@@ -229,3 +231,79 @@ def test_verify_command_fails_on_a_changed_grant(world: World) -> None:
         cli, ["--store", location, "verify", "--no-blobs"])
     assert result.exit_code == 5, result.output
     assert f"grant {world.grant_id} field role" in result.stdout
+
+
+def _make_legacy(store: eakte.Store) -> int:
+    """Turn ``store`` into one from before replayable events, at revision 0006.
+
+    Its first event loses the mark that the log replays from event 1, and the chain is
+    hashed again from there (as if it had been written so).
+    """
+    import json
+
+    from eakte.audit.log import GENESIS_HASH, chain_hash
+
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.execute(text("DROP TRIGGER eakte_audit_events_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER eakte_audit_events_immutable ON audit_events"))
+        rows = conn.execute(text("SELECT seq, canonical FROM audit_events ORDER BY seq")).all()
+        prev = GENESIS_HASH
+        for seq, canonical in rows:
+            canonical = bytes(canonical)
+            if seq == 1:
+                canonical = canonical.replace(b',"replayable":true', b"")
+                details = json.loads(canonical)["details"]
+                conn.execute(text("UPDATE audit_events SET canonical = :c, details = :d "
+                                  "WHERE seq = 1"), {"c": canonical, "d": json.dumps(details)})
+            prev = chain_hash(prev, canonical)
+            conn.execute(text("UPDATE audit_events SET hash = :h WHERE seq = :s"),
+                         {"h": prev, "s": seq})
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    return len(rows)
+
+
+def test_store_from_before_replayable_events(world: World, store_factory) -> None:
+    old = world.store
+    head = _make_legacy(old)
+    old.close()
+    store = store_factory.open(old.location)
+    report = store.verify()
+    assert report.ok and report.problems == [], report.problems
+    assert report.replay_from == head
+    assert report.events == head + 1  # the baseline event
+    with store.session() as s:
+        fresh = s.create_akte("630.10", "Nach der Umstellung")
+        s.grant("bob", "editor", fresh.aktenzeichen)
+    assert store.verify().ok
+    # the rights state at the baseline is recorded whole: a legacy grant is still checked
+    sql(store, "UPDATE grants SET role = 'admin' WHERE id = :g", g=world.grant_id)
+    # Akten created after the baseline are checked in every field ...
+    sql(store, "UPDATE akten SET title = 'Umgewidmet' WHERE id = :a", a=fresh.id)
+    # ... older ones only in what later events set: their title from before is unproven
+    sql(store, "UPDATE akten SET title = 'Umgewidmet' WHERE id = :a", a=world.akte.id)
+    # a document row above the recorded highest id must have been filed by an event
+    sql(store, "INSERT INTO documents (uuid, akte_id, title, kind, meta, version_count, "
+        "created_at, created_by, updated_at) VALUES ('00000000-0000-4000-8000-000000000002', "
+        ":a, 'Untergeschoben', 'internal', '{}', 0, CURRENT_TIMESTAMP, 'admin', "
+        "CURRENT_TIMESTAMP)", a=world.akte.id)
+    new_doc = scalar(store, "SELECT MAX(id) FROM documents")
+    assert errors(store.verify(blobs=False)) == {
+        ("grant.changed", f"grant {world.grant_id} field role"),
+        ("akte.changed", f"akte {fresh.id} field title"),
+        ("document.unaudited", f"document {new_doc}"),
+    }
+
+
+def test_a_fresh_store_gets_no_baseline(world: World) -> None:
+    store = world.store
+    before = scalar(store, "SELECT COUNT(*) FROM audit_events")
+    config = _migrate._config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        command.upgrade(config, "head")
+    assert scalar(store, "SELECT COUNT(*) FROM audit_events") == before
+    assert store.verify(blobs=False).replay_from == 0
