@@ -33,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from _common import backends, fmt_runs, header, median, parse_args, pg_available, temp_store
-
 from sqlalchemy import insert, select, update
 
 import eakte
