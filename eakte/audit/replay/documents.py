@@ -26,7 +26,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from eakte.audit.replay._findings import Findings
-from eakte.audit.replay._stream import as_dict, events_by_object, grouped, merge, rows
+from eakte.audit.replay._stream import (
+    as_dict,
+    events_by_object,
+    grouped,
+    json_value,
+    merge,
+    rows,
+)
 from eakte.audit.replay.baseline import Baseline
 from eakte.errors import Problem
 
@@ -37,27 +44,37 @@ _FIELDS = ("akte_id", "vorgang_id", "parent_document_id", "title", "kind", "vers
 _Version = tuple[str, str, int]  # uuid, sha256, size
 
 
+def _columns(dialect: str) -> str:
+    """SQL for the event values the fold needs, extracted by the database."""
+    values = [json_value(dialect, key, number=number) for key, number in _EXTRACT]
+    return ", ".join([*values, "CASE WHEN action = 'document.update' THEN {json} END"])
+
+
+_EXTRACT = (("version", True), ("version_uuid", False), ("sha256", False), ("size", True),
+            ("akte", True), ("vorgang", True), ("parent", True), ("title", False),
+            ("kind", False))
+
+
 def _fold(events: list[tuple[Any, ...]], baseline: Baseline
           ) -> tuple[bool, dict[str, Any], dict[int, _Version]]:
     created, fields = False, {}
     versions: dict[int, _Version] = {}
-    for _key, seq, action, raw in events:
-        d = as_dict(raw)
-        number = d.get("version")
-        if action != "document.update" and isinstance(number, int):
-            versions[number] = (str(d.get("version_uuid")), str(d.get("sha256")),
-                                int(d.get("size", -1)))
+    for (_key, seq, action, number, vuuid, sha, size, akte, vorgang, parent, title, kind,
+         update) in events:
+        if update is None and number is not None:
+            versions[number] = (str(vuuid), str(sha), -1 if size is None else int(size))
         if seq <= baseline.from_seq:
             continue
         if action == "document.file":
             created = True
-            fields = {"akte_id": d.get("akte"), "vorgang_id": d.get("vorgang"),
-                      "parent_document_id": d.get("parent"), "title": d.get("title"),
-                      "kind": d.get("kind"), "version_count": 0 if number is None else 1}
+            fields = {"akte_id": akte, "vorgang_id": vorgang, "parent_document_id": parent,
+                      "title": title, "kind": kind,
+                      "version_count": 0 if number is None else 1}
         elif action == "version.add":
-            if isinstance(number, int) and number > (fields.get("version_count") or 0):
+            if number is not None and number > (fields.get("version_count") or 0):
                 fields["version_count"] = number
         else:
+            d = as_dict(update)
             for name in ("title", "kind"):
                 if isinstance(d.get(name), dict):
                     fields[name] = d[name].get("new")
@@ -71,7 +88,8 @@ def check_documents(conn: Connection, baseline: Baseline, findings: Findings
     Returns:
         the number of document rows and of version rows compared.
     """
-    events = grouped(events_by_object(conn, "document", DOCUMENT_ACTIONS))
+    events = grouped(events_by_object(conn, "document", DOCUMENT_ACTIONS,
+                                      columns=_columns(conn.dialect.name)))
     documents = grouped(rows(conn, "SELECT id, " + ", ".join(_FIELDS)  # noqa: S608
                              + " FROM documents ORDER BY id"))
     versions = grouped(rows(conn, "SELECT document_id, number, id, uuid, sha256, size "
