@@ -367,6 +367,9 @@ class Store:
     ) -> VerifyReport:
         """Recompute the audit chain and every blob hash and report what is wrong.
 
+        The log is also replayed into the rights and record state it proves and compared
+        with the rows (see :mod:`eakte.audit.replay`).
+
         Args:
             blobs: also re-hash every referenced blob (slower, reads all content).
             index: also compare the search index with the database (missing, stale

@@ -101,8 +101,17 @@ def json_value(dialect: str, key: str, *, number: bool = False) -> str:
 
 def grouped(stream: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
     """Group an ordered stream by its first column: ``(key, rows)``."""
-    for key, items in itertools.groupby(stream, key=lambda row: row[0]):
-        yield int(key), list(items)
+    it = iter(stream)
+    row = next(it, None)
+    while row is not None:
+        key, items = row[0], [row]
+        for row in it:  # the row that ends a group starts the next
+            if row[0] != key:
+                break
+            items.append(row)
+        else:
+            row = None
+        yield key, items
 
 
 def merge(*streams: Iterator[tuple[int, list[tuple[Any, ...]]]]
