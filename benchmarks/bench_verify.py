@@ -145,9 +145,6 @@ def bulk_fill(store: eakte.Store, total: int, batch: int = 20_000) -> float:
                     conn.execute(insert(tables[name]), values)
             conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
         done += len(events)
-    if store.dialect == "sqlite":  # a store at rest: the log folded into the database file
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - t0
 
 
