@@ -64,11 +64,6 @@ class _Akte:
         self.holds: dict[int, _State] = {}
 
 
-def _new(d: dict[str, Any]) -> Any:
-    value = d.get("new") if isinstance(d, dict) else None
-    return value
-
-
 def _create(a: _Akte, d: dict[str, Any], units: dict[str, int]) -> None:
     a.created = True
     a.disposal_known = True
