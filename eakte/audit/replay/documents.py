@@ -90,35 +90,50 @@ def check_documents(conn: Connection, baseline: Baseline, findings: Findings
     """
     events = grouped(events_by_object(conn, "document", DOCUMENT_ACTIONS,
                                       columns=_columns(conn.dialect.name)))
-    documents = grouped(rows(conn, "SELECT id, " + ", ".join(_FIELDS)  # noqa: S608
-                             + " FROM documents ORDER BY id"))
-    versions = grouped(rows(conn, "SELECT document_id, number, id, uuid, sha256, size "
-                                  "FROM versions ORDER BY document_id, number"))
+    # one stream: each document row with its versions (the join walks the number index)
+    columns = ", ".join(f"d.{name}" for name in _FIELDS)
+    documents = grouped(rows(conn, f"SELECT d.id, {columns}, v.number, v.id, v.uuid, "  # noqa: S608
+                                   "v.sha256, v.size FROM documents d LEFT JOIN versions v "
+                                   "ON v.document_id = d.id ORDER BY d.id, v.number"))
+    # versions whose document row is gone (only possible with foreign keys switched off)
+    strays = grouped(rows(conn, "SELECT v.document_id, NULL, v.number, v.id, v.uuid, "
+                                "v.sha256, v.size FROM versions v LEFT JOIN documents d "
+                                "ON d.id = v.document_id WHERE d.id IS NULL "
+                                "ORDER BY v.document_id, v.number"))
+    width = len(_FIELDS) + 1
     n_docs = n_versions = 0
-    for doc_id, (evs, doc_rows, version_rows) in merge(events, documents, versions):
+    for doc_id, (evs, doc_rows, stray_rows) in merge(events, documents, strays):
         created, fields, recorded = _fold(evs, baseline)
-        subject = f"document {doc_id}"
-        data = {"document_id": doc_id}
         if doc_rows:
             n_docs += 1
+            row = doc_rows[0]
             if not created and not baseline.legacy("documents", doc_id):
-                findings.unaudited("document", subject, data,
+                findings.unaudited("document", f"document {doc_id}",
+                                   {"document_id": doc_id},
                                    what="no document.file event filed it")
-            else:
-                findings.compare("document", subject,
-                                 dict(zip(_FIELDS, doc_rows[0][1:], strict=True)), fields,
-                                 data)
+            elif any(row[i] != fields[name] for i, name in enumerate(_FIELDS, 1)
+                     if name in fields):
+                findings.compare("document", f"document {doc_id}",
+                                 dict(zip(_FIELDS, row[1:width], strict=True)), fields,
+                                 {"document_id": doc_id})
         elif created:
-            findings.missing("document", subject, data)
-        n_versions += len(version_rows)
-        _check_versions(doc_id, version_rows, recorded, findings)
+            findings.missing("document", f"document {doc_id}", {"document_id": doc_id})
+        versions = [r[width:] for r in doc_rows if r[width] is not None]
+        versions.extend(r[2:] for r in stray_rows)
+        n_versions += len(versions)
+        _check_versions(doc_id, versions, recorded, findings)
     return n_docs, n_versions
 
 
-def _check_versions(doc_id: int, version_rows: list[tuple[Any, ...]],
+def _check_versions(doc_id: int, versions: list[tuple[Any, ...]],
                     recorded: dict[int, _Version], findings: Findings) -> None:
+    """Compare ``(number, id, uuid, sha256, size)`` rows with the recorded versions."""
+    if len(versions) == len(recorded) and all(
+            recorded.get(number) == (vuuid, sha, size)
+            for number, _vid, vuuid, sha, size in versions):
+        return
     seen = set()
-    for _doc, number, vid, vuuid, sha, size in version_rows:
+    for number, vid, vuuid, sha, size in versions:
         subject = f"document {doc_id} version {number}"
         data = {"version_id": vid, "document_id": doc_id}
         seen.add(number)
