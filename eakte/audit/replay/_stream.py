@@ -26,16 +26,18 @@ def rows(conn: Connection, sql: str, *, batch: int = _BATCH) -> Iterator[tuple[A
 
     ``{int_key}`` in ``sql`` is replaced by an expression that turns ``object_id`` into an
     integer, or NULL (PostgreSQL) / 0 (SQLite) where it holds no number; ``{json}`` by the
-    ``details`` column as text.
+    ``details`` column as text, ``{details}`` by it in the form to extract values from.
     """
     dbapi_conn: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         sql = sql.format(
             int_key="CASE WHEN object_id ~ '^[0-9]{1,18}$' THEN CAST(object_id AS BIGINT) END",
-            json="details::text")
+            # not jsonb, which is faster to extract from but refuses some texts json keeps
+            json="details::text", details="details")
         cursor = dbapi_conn.cursor(name=f"eakte_replay_{next(_names)}")
     else:
-        sql = sql.format(int_key="CAST(object_id AS INTEGER)", json="details")
+        sql = sql.format(int_key="CAST(object_id AS INTEGER)", json="details",
+                         details="details")
         cursor = dbapi_conn.cursor()
     try:
         cursor.execute(sql)
@@ -75,7 +77,7 @@ def events_by_object(conn: Connection, object_type: str, actions: tuple[str, ...
     The database sorts (spilling to disk when large), so Python holds one batch.
     """
     sql = (f"SELECT k, seq, action, {columns} FROM (SELECT {{int_key}} AS k, seq, "  # noqa: S608
-           "action, details FROM audit_events "
+           "action, {details} AS details FROM audit_events "
            f"WHERE object_type = {_quoted((object_type,))} AND action IN ({_quoted(actions)})"
            ") e WHERE k IS NOT NULL AND k > 0 ORDER BY k, seq")
     return rows(conn, sql)
