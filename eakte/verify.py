@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
 from eakte.audit.replay import replay_check
-from eakte.audit.replay._stream import rows
+from eakte.audit.replay import stream_rows as rows
 from eakte.audit.verify import verify_chain
 from eakte.errors import EakteError, IntegrityError, Problem
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from eakte.audit.replay._findings import Findings
+from eakte.audit.replay._stream import rows as stream_rows
 from eakte.audit.replay.admin import check_admin, replay_admin
 from eakte.audit.replay.baseline import BASELINE_ACTION, Baseline, load_baseline, snapshot
 from eakte.audit.replay.documents import check_documents
 from eakte.audit.replay.records import check_akten, check_vorgaenge
 from eakte.errors import Problem
 
-__all__ = ["BASELINE_ACTION", "Baseline", "ReplayResult", "replay_check", "snapshot"]
+__all__ = ["BASELINE_ACTION", "Baseline", "ReplayResult", "replay_check", "snapshot",
+           "stream_rows"]
 
 
 @dataclass
