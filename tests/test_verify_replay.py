@@ -307,3 +307,17 @@ def test_a_fresh_store_gets_no_baseline(world: World) -> None:
         command.upgrade(config, "head")
     assert scalar(store, "SELECT COUNT(*) FROM audit_events") == before
     assert store.verify(blobs=False).replay_from == 0
+
+
+def test_signed_checkpoints_do_not_hide_a_changed_grant(world: World, tmp_path) -> None:
+    from eakte.keys import generate_key_file
+
+    store = world.store
+    key = generate_key_file(tmp_path / "checkpoint.pem")
+    checkpoint = store.checkpoint(key=key)
+    assert checkpoint is not None
+    sql(store, "UPDATE grants SET role = 'admin' WHERE id = :g", g=world.grant_id)
+    report = store.verify(public_keys=[key.public_key()],
+                          checkpoints=[("kept-by-the-auditor", checkpoint)])
+    assert report.checkpoints == 2
+    assert errors(report) == {("grant.changed", f"grant {world.grant_id} field role")}
