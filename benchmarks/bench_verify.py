@@ -1,109 +1,240 @@
 """Verification speed: audit events/s of the chain check and MB/s of blob re-hashing.
 
-Part 1 (SQLite and PostgreSQL): a store is filled with EVENTS real, chained audit events
-(``eakte.audit.log.append_events`` in large transactions: a mix of ``akte.create``,
-``document.file``, ``version.add`` and ``content.read`` events with realistic details);
-then ``Store.verify(blobs=False)`` is timed. Reported: events/s of the audit stage and of
-the whole call (audit chain + version rows), target >= 100,000 events/s.
+Part 1 (SQLite and PostgreSQL): for each size (default 100,000 and 1,000,000 events) a
+store is bulk-filled with valid chained events encoded by the audit module itself
+(``canonical_bytes``/``chain_hash``) and the rows they describe: a mix of ``akte.create``,
+``document.file``, ``version.add`` and ``content.read``. Then, each in a fresh process,
+the baseline (read the stored bytes and recompute the SHA-256 chain, nothing else) and
+``Store.verify(blobs=False, index=False)`` (chain, replay of the record state compared with
+the rows, checkpoints) are timed. Reported: events/s of both, their ratio, the stage times,
+the replay's cost per 100,000 events and each process's peak RSS, which must stay flat
+from the small size to the large one. Target: >= 100,000 events/s.
 
 Part 2 (SQLite): a store holds about MB megabytes of filed content (a few files of several
 MB and many small ones); ``Store.verify(blobs=True)`` is timed and its blob stage compared
 with plain ``hashlib.file_digest(..., "sha256")`` over the very same blob files. Both run on
 a warm page cache (the files were just written), so this compares CPU cost per byte.
 
-Run: ``.venv/bin/python benchmarks/bench_verify.py [--quick] [--events N] [--mb M]``
+Run: ``.venv/bin/python benchmarks/bench_verify.py [--quick] [--events N,M] [--mb M]``
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
+import resource
+import subprocess
+import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from _common import backends, fmt_runs, header, median, parse_args, pg_available, temp_store
+from sqlalchemy import insert, select, update
 
 import eakte
-from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.log import GENESIS_HASH, canonical_bytes, chain_hash, event_akte_id
+from eakte.model import AuditHead, Base
 
 USERS = ("admin", "mueller", "schmidt", "yilmaz", "becker")
+_NO_VORGANG = None
 
 
-def make_events(rng: random.Random, start: int, count: int) -> list[PendingEvent]:
-    events = []
-    for i in range(start, start + count):
-        kind = i % 10
-        az = f"630.10-{i // 50:05d}/2025"
-        if kind == 0:
-            events.append(PendingEvent("akte.create", "akte", i // 50, {
-                "aktenzeichen": az, "title": f"Bauantrag Lindenstraße {i // 50}",
-                "unit": "630.10", "confidentiality": "open", "org_unit": None,
-                "external_ids": [], "metadata": {}}))
-        elif kind < 7:
-            sha = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-            events.append(PendingEvent("document.file", "document", i, {
-                "akte": i // 50, "aktenzeichen": az, "vorgang": None,
-                "title": f"Stellungnahme Nachbar {i}.pdf", "kind": "incoming", "version": 1,
-                "version_uuid": f"{rng.getrandbits(128):032x}", "sha256": sha,
-                "size": rng.randrange(1000, 900_000), "mime": "application/pdf",
-                "filename": f"Stellungnahme Nachbar {i}.pdf", "parent": None}))
-        elif kind < 9:
-            sha = hashlib.sha256(i.to_bytes(8, "little")).hexdigest()
-            events.append(PendingEvent("version.add", "document", i - 3, {
-                "aktenzeichen": az, "version": 2, "version_uuid": f"{rng.getrandbits(128):032x}",
-                "sha256": sha, "size": rng.randrange(1000, 900_000), "mime": "text/plain",
-                "filename": "vermerk.txt", "comment": "Korrektur Flurstück"}))
-        else:
-            events.append(PendingEvent("content.read", "document", i - 5, {
-                "version": 1, "rendition": "original",
-                "sha256": hashlib.sha256(i.to_bytes(8, "big")).hexdigest()}))
-    return events
+def bulk_fill(store: eakte.Store, total: int, batch: int = 20_000) -> float:
+    """Append ``total`` valid chained events, with the rows they describe; return seconds.
 
-
-def fill_events(store: eakte.Store, total: int, batch: int = 10_000) -> float:
-    """Append about ``total`` audit events; return the seconds it took."""
-    rng = random.Random(11)
+    Events are encoded with the audit module's own ``canonical_bytes`` and ``chain_hash``
+    and inserted in bulk together with the Akten, documents and versions they create, so
+    the store verifies clean (chain, replay, versions) without going through the slow API.
+    Per block of ten events: one ``akte.create`` every fifth block (otherwise a
+    ``content.read``), six ``document.file``, two ``version.add`` and one ``content.read``.
+    """
+    with store.session() as s:
+        unit = s.add_plan_unit("630.10", "Baugenehmigungen")
+    unit_id = unit.id
     t0 = time.perf_counter()
-    done = 0
+    rng = random.Random(11)
+    tables = {name: Base.metadata.tables[name] for name in
+              ("audit_events", "akten", "documents", "versions")}
+    with store.engine.connect() as conn:
+        seq, prev = conn.execute(select(AuditHead.seq, AuditHead.hash)).one()
     now = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+    akte_id = doc_id = version_id = 0
+    done = 0
     while done < total:
-        n = min(batch, total - done)
-        events = make_events(rng, done, n)
-        # several actors and commit times, like many sessions
-        per_session = 50
-        with store.orm_session() as orm, orm.begin():
-            for k in range(0, n, per_session):
+        events, akten, documents, versions = [], [], [], []
+        for i in range(done, min(total, done + batch)):
+            k = i % 10
+            if k == 0 and i % 50 == 0:
+                akte_id += 1
+                az = f"630.10-{akte_id:05d}/2025"
+                details = {"aktenzeichen": az, "title": f"Bauantrag Lindenstraße {akte_id}",
+                           "unit": "630.10", "confidentiality": "offen", "org_unit": None,
+                           "external_ids": [], "metadata": {}}
+                akten.append({"id": akte_id, "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
+                              "aktenzeichen": az, "title": details["title"],
+                              "unit_id": unit_id, "year": 2025, "number": akte_id,
+                              "status": "open", "confidentiality": "offen", "org_unit": None,
+                              "retention_override": False, "retention_years": None,
+                              "meta": {}, "created_at": now, "created_by": "admin"})
+                event = ("akte.create", "akte", str(akte_id), details)
+            elif 1 <= k <= 6:
+                doc_id += 1
+                version_id += 1
+                sha = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+                vuuid = str(uuid.UUID(int=rng.getrandbits(128)))
+                size = rng.randrange(1000, 900_000)
+                title = f"Stellungnahme Nachbar {i}.pdf"
+                details = {"akte": akte_id, "aktenzeichen": az, "vorgang": _NO_VORGANG,
+                           "title": title, "kind": "incoming", "version": 1,
+                           "version_uuid": vuuid, "sha256": sha, "size": size,
+                           "mime": "application/pdf", "filename": title, "parent": None}
+                documents.append({"id": doc_id, "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
+                                  "akte_id": akte_id, "vorgang_id": None,
+                                  "parent_document_id": None, "title": title,
+                                  "kind": "incoming", "document_date": None, "meta": {},
+                                  "version_count": 2 if k <= 2 else 1, "created_at": now,
+                                  "created_by": "admin", "updated_at": now})
+                versions.append({"id": version_id, "uuid": vuuid, "document_id": doc_id,
+                                 "number": 1, "sha256": sha, "size": size,
+                                 "mime": "application/pdf", "filename": title,
+                                 "comment": None, "created_at": now, "created_by": "admin"})
+                event = ("document.file", "document", str(doc_id), details)
+            elif k in (7, 8):
+                target = doc_id - 6 + (k - 7) + 1  # the block's first and second document
+                version_id += 1
+                sha = hashlib.sha256(i.to_bytes(8, "little")).hexdigest()
+                vuuid = str(uuid.UUID(int=rng.getrandbits(128)))
+                size = rng.randrange(1000, 900_000)
+                details = {"akte": akte_id, "aktenzeichen": az, "version": 2,
+                           "version_uuid": vuuid, "sha256": sha, "size": size,
+                           "mime": "text/plain", "filename": "vermerk.txt",
+                           "comment": "Korrektur Flurstück"}
+                versions.append({"id": version_id, "uuid": vuuid, "document_id": target,
+                                 "number": 2, "sha256": sha, "size": size,
+                                 "mime": "text/plain", "filename": "vermerk.txt",
+                                 "comment": "Korrektur Flurstück", "created_at": now,
+                                 "created_by": "admin"})
+                event = ("version.add", "document", str(target), details)
+            else:
+                target = max(doc_id - 3, 1)
+                details = {"akte": akte_id, "version": 1, "rendition": "original",
+                           "sha256": hashlib.sha256(i.to_bytes(8, "big")).hexdigest()}
+                event = ("content.read", "document", str(target), details)
+            if i % 50 == 0:  # a new session: another actor, a later commit time
                 now += timedelta(seconds=7, microseconds=123)
-                append_events(orm, USERS[(done + k) % len(USERS)],
-                              events[k:k + per_session], now)
-        done += n
+            actor = USERS[(i // 50) % len(USERS)]
+            seq += 1
+            action, object_type, object_id, details = event
+            canonical = canonical_bytes(seq=seq, time=now, actor=actor, action=action,
+                                        object_type=object_type, object_id=object_id,
+                                        details=details)
+            prev = chain_hash(prev, canonical)
+            events.append({"seq": seq, "time": now, "actor": actor, "action": action,
+                           "object_type": object_type, "object_id": object_id,
+                           "details": details,
+                           "akte_id": event_akte_id(object_type, object_id, details),
+                           "canonical": canonical, "hash": prev})
+        with store.engine.begin() as conn:
+            for name, values in (("akten", akten), ("documents", documents),
+                                 ("versions", versions), ("audit_events", events)):
+                if values:
+                    conn.execute(insert(tables[name]), values)
+            conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        done += len(events)
     return time.perf_counter() - t0
 
 
-def bench_events(backend: str, total: int, repeat: int) -> None:
-    with temp_store(backend) as store:
-        fill = fill_events(store, total)
-        audit_times, total_times, counts = [], [], set()
-        stages: dict[str, list[float]] = {}
+def raw_chain_pass(store: eakte.Store) -> int:
+    """The baseline: read every event's stored bytes and recompute the hash chain only."""
+    count = 0
+    with store.read_connection() as conn, conn.begin():
+        dbapi: Any = conn.connection.dbapi_connection
+        cursor = (dbapi.cursor(name="bench_raw") if store.dialect == "postgresql"
+                  else dbapi.cursor())
+        cursor.execute("SELECT canonical, hash FROM audit_events ORDER BY seq")
+        prev = bytes.fromhex(GENESIS_HASH)
+        sha256 = hashlib.sha256
+        while part := cursor.fetchmany(10_000):
+            for canonical, _hash in part:
+                prev = sha256(prev + bytes(canonical)).digest()
+                count += 1
+        cursor.close()
+    return count
+
+
+def child(mode: str, location: str, repeat: int) -> None:
+    """Run one measurement in this (fresh) process and print it as JSON with the peak RSS."""
+    store = eakte.open(location)
+    times, stages = [], {}
+    events = 0
+    try:
         for _ in range(repeat):
             t0 = time.perf_counter()
-            report = store.verify(blobs=False)
-            total_times.append(time.perf_counter() - t0)
-            audit_times.append(report.seconds["audit"])
-            for stage, seconds in report.seconds.items():
-                stages.setdefault(stage, []).append(seconds)
-            counts.add(report.events)
-            assert report.ok, report.problems[:3]
-        (events,) = counts
-        print(f"[{backend}] {events:,} events (filled in {fill:.1f} s, "
-              f"{events / fill:,.0f} appends/s)")
-        print(f"[{backend}] audit chain: {events / median(audit_times):,.0f} events/s; "
-              f"{fmt_runs(audit_times)}")
-        print(f"[{backend}] verify(blobs=False) total: "
-              f"{events / median(total_times):,.0f} events/s; {fmt_runs(total_times)}")
-        print(f"[{backend}] stages (median s): " + ", ".join(
-            f"{stage} {median(values):.3f}" for stage, values in stages.items()))
+            if mode == "raw":
+                events = raw_chain_pass(store)
+            else:
+                report = store.verify(blobs=False, index=False)
+                assert report.ok, report.problems[:3]
+                events = report.events
+                for stage, seconds in report.seconds.items():
+                    stages.setdefault(stage, []).append(seconds)
+            times.append(time.perf_counter() - t0)
+    finally:
+        store.close()
+    print(json.dumps({"events": events, "times": times,
+                      "stages": {k: median(v) for k, v in stages.items()},
+                      "rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident set size in MB.
+
+    ``VmHWM`` counts this program image only; ``ru_maxrss`` would report the forking
+    parent's size for a child started by fork and exec.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_child(mode: str, store: eakte.Store, repeat: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(store.location), "--repeat",
+         str(repeat)], check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def bench_events(backend: str, sizes: list[int], repeat: int) -> None:
+    print(f"[{backend}] verify(blobs=False, index=False) against the raw chain-hash pass "
+          "(read the stored bytes, SHA-256 chain, nothing else), each in a fresh process")
+    for total in sizes:
+        with temp_store(backend, search="none") as store:
+            fill = bulk_fill(store, total)
+            raw = _run_child("raw", store, repeat)
+            full = _run_child("verify", store, repeat)
+        events = full["events"]
+        raw_rate = raw["events"] / median(raw["times"])
+        rate = events / median(full["times"])
+        records = full["stages"].get("records", 0.0)
+        print(f"[{backend}] {events:,} events (bulk-filled in {fill:.1f} s)")
+        print(f"[{backend}]   raw chain pass: {raw_rate:,.0f} events/s; {fmt_runs(raw['times'])};"
+              f" peak RSS {raw['rss_mb']:.0f} MB")
+        print(f"[{backend}]   verify total:   {rate:,.0f} events/s; {fmt_runs(full['times'])};"
+              f" peak RSS {full['rss_mb']:.0f} MB")
+        print(f"[{backend}]   ratio verify/raw: {rate / raw_rate:.2f}; stages (median s): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in full["stages"].items()))
+        print(f"[{backend}]   replay (records stage) per 100k events: "
+              f"{records / events * 100_000:.2f} s")
 
 
 def bench_blobs(megabytes: int, repeat: int) -> None:
@@ -149,24 +280,31 @@ def bench_blobs(megabytes: int, repeat: int) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[5]))
+        return
+
     def extra(parser):
-        parser.add_argument("--events", type=int, default=None,
-                            help="audit events to build (default 100,000)")
+        parser.add_argument("--events", default=None,
+                            help="comma-separated store sizes in audit events "
+                                 "(default 100000,1000000)")
         parser.add_argument("--mb", type=int, default=None, help="MiB of blobs (default 200)")
         parser.add_argument("--skip-blobs", action="store_true")
 
     args = parse_args(__doc__.splitlines()[0], extra)
-    total = args.events or (2_000 if args.quick else 100_000)
+    sizes = [int(n) for n in (args.events or ("2000,10000" if args.quick
+                                              else "100000,1000000")).split(",")]
     megabytes = args.mb or (4 if args.quick else 200)
-    repeat = args.repeat or (1 if args.quick else 5)
-    header(f"bench_verify: {total:,} events, {megabytes} MiB blobs", args.quick)
+    repeat = args.repeat or (1 if args.quick else 3)
+    header(f"bench_verify: {', '.join(f'{n:,}' for n in sizes)} events, {megabytes} MiB blobs",
+           args.quick)
     for backend in backends(args.backend):
         if backend == "postgresql":
             ok, reason = pg_available()
             if not ok:
                 print(f"NOTE: PostgreSQL skipped, unreachable: {reason}")
                 continue
-        bench_events(backend, total, repeat)
+        bench_events(backend, sizes, repeat)
     if not args.skip_blobs:
         bench_blobs(megabytes, repeat)
 

@@ -108,7 +108,7 @@ class PrincipalsMixin(UnitOfWork):
             joined.append(self._join(user, unit))
         joined.extend(self._join(user, self._group(g, PrincipalKind.GROUP)) for g in groups)
         self._audit("principal.create", "principal", user.name, kind="user", is_admin=is_admin,
-                    org_unit=user.org_unit, clearance=user.clearance, groups=joined)
+                    org_unit=user.org_unit, clearance=user.clearance, groups=joined, id=user.id)
         return user
 
     def add_group(self, name: str, *, kind: PrincipalKind | str = PrincipalKind.GROUP,
@@ -128,7 +128,8 @@ class PrincipalsMixin(UnitOfWork):
         if the_kind == PrincipalKind.USER:
             raise InvalidInput("use add_user to create users")
         group = self._add_principal(name, the_kind, display_name=display_name)
-        self._audit("principal.create", "principal", group.name, kind=the_kind.value)
+        self._audit("principal.create", "principal", group.name, kind=the_kind.value,
+                    id=group.id)
         return group
 
     def _group(self, name: str, kind: PrincipalKind) -> Principal:
@@ -136,7 +137,8 @@ class PrincipalsMixin(UnitOfWork):
         found = self._orm.scalars(select(Principal).where(Principal.name == name.strip())).first()
         if found is None:
             found = self._add_principal(name, kind, display_name=None)
-            self._audit("principal.create", "principal", found.name, kind=kind.value)
+            self._audit("principal.create", "principal", found.name, kind=kind.value,
+                        id=found.id)
         elif found.kind != kind.value:
             raise InvalidInput(f"{name!r} is a {found.kind}, not a {kind.value}")
         return found
@@ -282,7 +284,8 @@ class PrincipalsMixin(UnitOfWork):
             Grant.target_type == target_type, Grant.target_id == target_id)).first()
         details: dict[str, Any] = {"principal": holder.name, "role": the_role.value,
                                    "target_type": target_type, "on": label,
-                                   "akte": target_id if target_type == "akte" else None}
+                                   "akte": target_id if target_type == "akte" else None,
+                                   "principal_id": holder.id, "target_id": target_id}
         if target_type == "system":
             details["system"] = label[len(SYSTEM_PREFIX):]
         return existing, wanted, details
@@ -308,7 +311,8 @@ class PrincipalsMixin(UnitOfWork):
         self._orm.add(grant)
         self._flush()
         self._forget_access()
-        self._audit("grant.add", "principal", details.pop("principal"), **details)
+        self._audit("grant.add", "principal", details.pop("principal"), grant=grant.id,
+                    **details)
         return grant
 
     def revoke(self, principal: str, role: Role | str,
@@ -329,10 +333,12 @@ class PrincipalsMixin(UnitOfWork):
             return False  # a system nobody was ever granted: nothing to take back
         if existing is None:
             return False
+        grant_id = existing.id
         self._orm.delete(existing)
         self._flush()
         self._forget_access()
-        self._audit("grant.revoke", "principal", details.pop("principal"), **details)
+        self._audit("grant.revoke", "principal", details.pop("principal"), grant=grant_id,
+                    **details)
         return True
 
     def grants(self, principal: str | None = None) -> list[GrantInfo]:

@@ -30,6 +30,7 @@ from eakte.access import StoreJob
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.replay.baseline import REPLAYABLE
 from eakte.errors import (
     EakteError,
     IndexingWarning,
@@ -358,6 +359,9 @@ class Store:
     ) -> VerifyReport:
         """Recompute the audit chain and every blob hash and report what is wrong.
 
+        The log is also replayed into the rights and record state it proves and compared
+        with the rows (see :mod:`eakte.audit.replay`).
+
         Args:
             blobs: also re-hash every referenced blob (slower, reads all content).
             index: also compare the search index with the database (missing, stale
@@ -409,14 +413,15 @@ class Store:
         AktenzeichenPattern(pattern)
         now = self.clock()
         with self.orm_session() as orm, orm.begin():
+            principal = Principal(name=admin, kind="user", is_admin=True, created_at=now,
+                                  clearance="vs-nfd", display_name="Local administrator")
             orm.add_all(
                 [
                     Setting(key="store_id", value=store_id),
                     Setting(key="aktenzeichen_pattern", value=pattern),
                     Setting(key="created_at", value=now.isoformat()),
                     Setting(key="search_backend", value=search),
-                    Principal(name=admin, kind="user", is_admin=True, created_at=now,
-                              clearance="vs-nfd", display_name="Local administrator"),
+                    principal,
                 ]
             )
             orm.flush()
@@ -425,9 +430,11 @@ class Store:
                 admin,
                 [
                     PendingEvent("store.init", "store", store_id,
-                                 {"aktenzeichen_pattern": pattern, "admin": admin}),
+                                 {"aktenzeichen_pattern": pattern, "admin": admin,
+                                  REPLAYABLE: True}),
                     PendingEvent("principal.create", "principal", admin,
-                                 {"kind": "user", "is_admin": True}),
+                                 {"kind": "user", "is_admin": True, "clearance": "vs-nfd",
+                                  "id": principal.id}),
                 ],
                 now,
             )

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
+from eakte.audit.replay import replay_check
+from eakte.audit.replay import stream_rows as rows
 from eakte.audit.verify import verify_chain
 from eakte.errors import EakteError, IntegrityError, Problem
-from eakte.model import AuditEvent, Document, Rendition, Version
-from eakte.model.lifecycle import disposed_akte_ids
 
 if TYPE_CHECKING:
     from eakte.audit.checkpoint import Checkpoint
@@ -24,8 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["VerifyReport", "verify_store"]
 
 VerifyProgress = Callable[[str, int, int | None], None]
-_CONTENT_ACTIONS = ("document.file", "version.add")
-_DELETION_ACTION = "disposal.deleted"
+_ORPHAN_BATCH = 500
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -35,6 +37,10 @@ class VerifyReport:
     Attributes:
         events: audit events checked.
         versions: version rows compared with the audit log.
+        akten: Akten compared with the state the audit log replays to.
+        documents: documents compared likewise.
+        replay_from: the replay applied the events after this one (0: all of them; a
+            store migrated from before replayable events starts at its baseline).
         checkpoints: signed checkpoints compared with the audit log.
         blobs: distinct blobs re-hashed.
         blob_bytes: bytes read while re-hashing.
@@ -44,6 +50,9 @@ class VerifyReport:
 
     events: int = 0
     versions: int = 0
+    akten: int = 0
+    documents: int = 0
+    replay_from: int = 0
     checkpoints: int = 0
     blobs: int = 0
     blob_bytes: int = 0
@@ -71,6 +80,9 @@ class VerifyReport:
             "ok": self.ok,
             "events": self.events,
             "versions": self.versions,
+            "akten": self.akten,
+            "documents": self.documents,
+            "replay_from": self.replay_from,
             "checkpoints": self.checkpoints,
             "blobs": self.blobs,
             "blob_bytes": self.blob_bytes,
@@ -83,81 +95,61 @@ class VerifyReport:
         }
 
 
-def _check_versions(conn: Connection, report: VerifyReport) -> dict[str, int]:
-    """Compare every version row with the audit event that recorded its content.
+def _check_records(conn: Connection, report: VerifyReport, *, chain_intact: bool) -> set[int]:
+    """Replay the audit log and compare it with the rows (see :mod:`eakte.audit.replay`).
+
+    When the chain itself is damaged, the differences are listed as notices: they may
+    follow from the damaged events, which are reported as errors already.
 
     Returns:
-        expected size per referenced blob address.
+        the ids of Akten whose content a deletion record in the audit log covers.
     """
-    recorded: dict[str, tuple[str, int]] = {}
-    deleted_versions, deleted_renditions = _deleted_by_disposal(conn)
-    disposed = set(conn.scalars(disposed_akte_ids()))
-    events = conn.execute(
-        select(AuditEvent.details).where(AuditEvent.action.in_(_CONTENT_ACTIONS))
-    )
-    for (details,) in events:
-        key = details.get("version_uuid") if isinstance(details, dict) else None
-        if key:
-            recorded[str(key)] = (str(details.get("sha256")), int(details.get("size", -1)))
-    expected: dict[str, int] = {}
-    rows = conn.execute(
-        select(Version.id, Version.uuid, Version.document_id, Version.number, Version.sha256,
-               Version.size, Document.akte_id)
-        .join(Document, Document.id == Version.document_id)
-    )
-    for vid, vuuid, doc_id, number, sha, size, akte_id in rows:
-        report.versions += 1
-        subject = f"document {doc_id} version {number}"
-        if vuuid in deleted_versions:
-            # content deleted by disposal, with a deletion record: no blob to expect
-            if akte_id not in disposed:
+    result = replay_check(conn)
+    report.versions = result.versions
+    report.documents = result.documents
+    report.akten = result.akten
+    report.replay_from = result.from_seq
+    if chain_intact:
+        report.problems.extend(result.problems)
+    else:
+        report.problems.extend(
+            replace(p, severity="notice",
+                    message=f"{p.message}; the audit chain is damaged, so this may follow "
+                            "from the damaged events")
+            for p in result.problems)
+    return result.deleted_akten
+
+
+#: Every blob a version or rendition refers to, with its size and Akte, by address.
+_REFERENCES = (
+    "SELECT v.sha256, v.size, d.akte_id, d.id, v.number FROM versions v "
+    "JOIN documents d ON d.id = v.document_id "
+    "UNION ALL SELECT r.sha256, r.size, d.akte_id, NULL, NULL FROM renditions r "
+    "JOIN versions v ON v.id = r.version_id JOIN documents d ON d.id = v.document_id"
+)
+
+
+def _expected_blobs(conn: Connection, deleted: set[int], report: VerifyReport
+                    ) -> Iterator[tuple[str, int]]:
+    """Yield ``(address, size)`` of every blob to expect, in address order, streamed.
+
+    Content of Akten a deletion record covers is not expected. Two sizes recorded for one
+    address are reported as ``version.size_conflict``.
+    """
+    sql = f"SELECT * FROM ({_REFERENCES}) refs ORDER BY 1"  # noqa: S608
+    for sha, group in itertools.groupby(rows(conn, sql), key=lambda r: r[0]):
+        size: int | None = None
+        for _sha, this_size, akte_id, doc_id, number in group:
+            if akte_id in deleted:
+                continue
+            if size is None:
+                size = int(this_size)
+            elif this_size != size and doc_id is not None:
                 report.problems.append(Problem(
-                    "disposal.state_mismatch", subject,
-                    "the audit log records this version's deletion by disposal, but its Akte "
-                    "is not marked disposed", data={"version_id": vid}))
-        audit = recorded.get(vuuid)
-        if audit is None:
-            report.problems.append(Problem(
-                "version.unaudited", subject,
-                "no audit event records this version's content (row inserted outside eakte)",
-                data={"version_id": vid}))
-        elif audit != (sha, size):
-            report.problems.append(Problem(
-                "version.hash_changed", subject,
-                f"row says sha256 {sha[:12]}… size {size}, but the audit log recorded "
-                f"{audit[0][:12]}… size {audit[1]}: the version row was altered",
-                data={"version_id": vid}))
-        if vuuid in deleted_versions:
-            continue
-        if expected.setdefault(sha, size) != size:
-            report.problems.append(Problem(
-                "version.size_conflict", subject,
-                f"blob {sha[:12]}… is recorded with two different sizes"))
-    for rid, sha, size in conn.execute(select(Rendition.id, Rendition.sha256, Rendition.size)):
-        if rid not in deleted_renditions:
-            expected.setdefault(sha, size)
-    return expected
-
-
-def _deleted_by_disposal(conn: Connection) -> tuple[set[str], set[int]]:
-    """Return the version UUIDs and rendition ids whose content disposal deleted.
-
-    Only the audit log's deletion records count, so a version hidden by editing the
-    disposal table alone still has its blob checked.
-    """
-    versions: set[str] = set()
-    renditions: set[int] = set()
-    events = conn.execute(select(AuditEvent.details).where(AuditEvent.action == _DELETION_ACTION))
-    for (details,) in events:
-        documents = details.get("documents") if isinstance(details, dict) else None
-        for document in documents if isinstance(documents, list) else ():
-            for version in document.get("versions", ()) if isinstance(document, dict) else ():
-                if isinstance(version, dict):
-                    versions.add(str(version.get("uuid")))
-                    for rendition in version.get("renditions", ()):
-                        if isinstance(rendition, dict) and isinstance(rendition.get("id"), int):
-                            renditions.add(rendition["id"])
-    return versions, renditions
+                    "version.size_conflict", f"document {doc_id} version {number}",
+                    f"blob {sha[:12]}… is recorded with two different sizes"))
+        if size is not None:
+            yield str(sha), size
 
 
 def _hash_stream(fh: BinaryIO) -> tuple[Any, int]:
@@ -183,44 +175,65 @@ def _hash_stream(fh: BinaryIO) -> tuple[Any, int]:
     return digest, read
 
 
-def _check_blobs(store: Store, expected: dict[str, int], report: VerifyReport,
+def _check_blobs(store: Store, conn: Connection, deleted: set[int], report: VerifyReport,
                  progress: VerifyProgress | None) -> None:
-    total = len(expected)
-    for done, (sha, size) in enumerate(sorted(expected.items()), 1):
-        subject = f"blob {sha}"
-        try:
-            with store.blobs.open(sha) as fh:
-                digest, read = _hash_stream(fh)
-        except IntegrityError as exc:  # an encrypted blob: altered, or no key opens it
-            used, rows = where_used(store, sha)
-            report.problems.append(Problem(
-                exc.problems[0].kind if exc.problems else "blob.corrupt", subject,
-                f"{exc}" + (f"; {used}" if used else ""), data={"used_by": rows}))
+    done = 0
+    for sha, size in _expected_blobs(conn, deleted, report):
+        done += 1
+        if progress is not None and done % 256 == 0:
+            progress("blobs", done, None)
+        _check_blob(store, sha, size, report)
+    if progress is not None:
+        progress("blobs", done, done)
+    _check_orphans(store, conn, deleted, report)
+
+
+def _check_blob(store: Store, sha: str, size: int, report: VerifyReport) -> None:
+    subject = f"blob {sha}"
+    try:
+        with store.blobs.open(sha) as fh:
+            digest, read = _hash_stream(fh)
+    except IntegrityError as exc:  # an encrypted blob: altered, or no key opens it
+        used, where = where_used(store, sha)
+        report.problems.append(Problem(
+            exc.problems[0].kind if exc.problems else "blob.corrupt", subject,
+            f"{exc}" + (f"; {used}" if used else ""), data={"used_by": where}))
+        return
+    except EakteError as exc:
+        report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
+        return
+    except OSError as exc:
+        report.problems.append(Problem("blob.unreadable", subject, f"cannot read: {exc}"))
+        return
+    report.blobs += 1
+    report.blob_bytes += read
+    if digest.hexdigest() != sha:
+        report.problems.append(Problem(
+            "blob.corrupt", subject,
+            f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"
+            + (f"; {used}" if (used := where_used(store, sha)[0]) else "")))
+    elif read != size:
+        report.problems.append(Problem(
+            "blob.size_mismatch", subject, f"{read} bytes stored, {size} recorded"))
+
+
+def _check_orphans(store: Store, conn: Connection, deleted: set[int],
+                   report: VerifyReport) -> None:
+    """Report stored blobs no surviving version or rendition refers to, batch by batch."""
+    listing = iter(store.blobs)
+    while batch := list(itertools.islice(listing, _ORPHAN_BATCH)):
+        names = [sha for sha in batch if _HEX.fullmatch(sha)]
+        if not names:
             continue
-        except EakteError as exc:
-            report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
-            continue
-        except OSError as exc:
-            report.problems.append(Problem("blob.unreadable", subject, f"cannot read: {exc}"))
-            continue
-        report.blobs += 1
-        report.blob_bytes += read
-        if digest.hexdigest() != sha:
-            report.problems.append(Problem(
-                "blob.corrupt", subject,
-                f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"
-                + (f"; {used}" if (used := where_used(store, sha)[0]) else "")))
-        elif read != size:
-            report.problems.append(Problem(
-                "blob.size_mismatch", subject, f"{read} bytes stored, {size} recorded"))
-        if progress is not None and (done % 256 == 0 or done == total):
-            progress("blobs", done, total)
-    for sha in store.blobs:
-        if sha not in expected:
-            report.problems.append(Problem(
-                "blob.orphan", f"blob {sha}",
-                "no version refers to this blob (left by an interrupted write); harmless",
-                severity="notice"))
+        listed = ", ".join(f"'{sha}'" for sha in names)
+        sql = f"SELECT sha256, akte_id FROM ({_REFERENCES}) refs WHERE sha256 IN ({listed})"  # noqa: S608
+        used = {sha for sha, akte_id in rows(conn, sql) if akte_id not in deleted}
+        for sha in names:
+            if sha not in used:
+                report.problems.append(Problem(
+                    "blob.orphan", f"blob {sha}",
+                    "no version refers to this blob (left by an interrupted write); harmless",
+                    severity="notice"))
 
 
 def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
@@ -240,7 +253,8 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
             conn, progress=(lambda n: progress("audit", n, None)) if progress else None)
         report.problems.extend(chain_problems)
         t1 = time.perf_counter()
-        expected = _check_versions(conn, report)
+        deleted = _check_records(conn, report, chain_intact=not any(
+            p.severity == "error" for p in chain_problems))
         t2 = time.perf_counter()
         report.checkpoints, checkpoint_problems = verify_store_checkpoints(
             store, conn, external=checkpoints, public_keys=public_keys,
@@ -248,12 +262,14 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
         report.problems.extend(checkpoint_problems)
         report.problems.extend(check_keys(store, conn, unwrap_blob_keys=blobs))
         tc = time.perf_counter()
+        if blobs:
+            _check_blobs(store, conn, deleted, report, progress)
+        tb = time.perf_counter()
     report.seconds["audit"] = t1 - t0
-    report.seconds["versions"] = t2 - t1
+    report.seconds["records"] = t2 - t1
     report.seconds["checkpoints"] = tc - t2
     if blobs:
-        _check_blobs(store, expected, report, progress)
-        report.seconds["blobs"] = time.perf_counter() - tc
+        report.seconds["blobs"] = tb - tc
     if index:
         t3 = time.perf_counter()
         try:

@@ -177,6 +177,7 @@ def test_a_blob_whose_version_row_vanished_is_evidence(store: eakte.Store, filed
         conn.execute(text("DELETE FROM versions WHERE sha256 = :s"), {"s": sha})
     report = repair(store)
     assert report.refused
-    assert [p.kind for p in report.problems] == ["blob.recorded_orphan"]
+    # verify finds the removed row itself; repair names the blob that proves it
+    assert [p.kind for p in report.problems] == ["version.missing", "blob.recorded_orphan"]
     assert store.blobs.exists(sha)
     assert any(kept == sha and "recorded" in why for kept, why in report.orphans_kept)

@@ -87,6 +87,9 @@ def _render(app: App, report: VerifyReport, data: dict[str, Any], *, blobs: bool
                   f"{report.seconds.get('audit', 0.0):.3f} s"
                   + (f" ({eps:,} events/s)" if eps is not None else ""))
     table.add_row("Versions", f"{report.versions:,} version rows compared with the audit log")
+    table.add_row("Records", f"rights, {report.akten:,} Akten and {report.documents:,} "
+                  "documents compared with the state the audit log replays to"
+                  + (f" (from event {report.replay_from:,} on)" if report.replay_from else ""))
     table.add_row("Checkpoints", f"{report.checkpoints:,} signed checkpoint(s) compared with "
                   "the audit log")
     if blobs:

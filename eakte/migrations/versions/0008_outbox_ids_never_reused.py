@@ -5,8 +5,8 @@ gives a new row the id of the highest deleted one, so a concurrent indexer could
 a row written after it read the outbox and that document would never be indexed.
 PostgreSQL's sequence never reuses ids; nothing changes there.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
