@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._keyring import MASTER_SETTING, SCHEME, SCHEME_SETTING, KeyRing, akte_context
+from eakte._store_config import StoreConfig
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import InvalidInput, MasterKeyError, StorageError
 from eakte.masterkey import FileMasterKey, MasterKey, resolve_master_key
@@ -304,8 +305,6 @@ def rotate_master_key(store: Store, new_key: MasterKey, *, user: str | None = No
 
 def _record_key_file(store: Store, new: object) -> bool:
     """Point a recorded key file in ``eakte-store.json`` at the new key; True if done."""
-    from eakte.store import StoreConfig
-
     if store.location is None or not isinstance(new, FileMasterKey):
         return False
     config = StoreConfig.read(store.location)
