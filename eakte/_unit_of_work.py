@@ -185,6 +185,7 @@ class UnitOfWork:
         self._events: list[PendingEvent] = []
         self._locked_akten: dict[int, bool] = {}  # Akte id -> exclusively locked
         self._reindex: list[Document] = []  # documents whose index entry must be refreshed
+        self._reindex_waiting = False  # the outbox held earlier work at this commit
         self._dedup_blobs: list[str] = []  # blobs this session reused (put found them stored)
         self._post_commit: list[Callable[[], None]] = []  # run after a successful commit
         self._access: AccessPolicy | None = None
@@ -355,6 +356,10 @@ class UnitOfWork:
                     {"document_id": doc.id, "created_at": now}
                     for doc in dict.fromkeys(self._reindex)
                 ])
+            elif self._events and self._store.auto_index:
+                # work an interrupted run left in the outbox is picked up by any later write
+                self._reindex_waiting = self._orm.scalar(
+                    select(SearchOutbox.id).limit(1)) is not None
             append_events(self._orm, self.user, self._events, self._now())
             self._orm.commit()
         except DbIntegrityError as exc:
@@ -375,7 +380,8 @@ class UnitOfWork:
             self._events.clear()
             raise
         finally:
-            indexed = bool(self._reindex)
+            indexed = bool(self._reindex) or self._reindex_waiting
+            self._reindex_waiting = False
             self._reindex.clear()
             self._dedup_blobs.clear()
             hooks, self._post_commit = self._post_commit, []

@@ -246,8 +246,8 @@ class Indexer:
         """Report documents that wait in the outbox as an ``index.pending`` notice.
 
         They are left by an interrupted indexing run (a crash or a kill after the commit,
-        or a failing backend); the next drain (after any write that files or changes a
-        document) or ``eakte reindex`` indexes them.
+        or a failing backend); the next drain (after any committed write) or
+        ``eakte reindex`` indexes them.
 
         Raises:
             SearchError: the database failed.

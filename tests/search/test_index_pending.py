@@ -66,3 +66,20 @@ def test_cli_verify_names_the_count_and_the_command(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["reindex"]).exit_code == 0
     data = json.loads(runner.invoke(cli, ["verify", "--no-blobs", "--json"]).stdout)
     assert data["problems"] == []
+
+
+def test_a_write_that_files_nothing_picks_up_waiting_work(
+        store_factory, tmp_path: Path, make_akte) -> None:
+    folder = tmp_path / "store"
+    make_akte(store_factory.init(folder))
+    ids = _file_without_indexing(folder)
+    store = store_factory.open(folder)
+    assert store.indexer is not None and store.indexer.pending() == FILES
+    with store.session() as s:  # a plain read commits nothing and leaves the work waiting
+        s.list_akten()
+    assert store.indexer.pending() == FILES
+    with store.session() as s:  # any write does: here a new Akte, no document
+        s.create_akte("630.10", "Nachbarakte")
+    assert store.indexer.pending() == 0
+    with store.session() as s:
+        assert {h.document_id for h in s.search("Widerspruch", limit=50).hits} == set(ids)
