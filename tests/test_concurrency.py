@@ -8,15 +8,13 @@ eakte), so the PostgreSQL test runs both phases in one set of workers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_processes import run_spawned
 
 import eakte
 
@@ -54,38 +52,11 @@ def run_workers(phases: list[str], store: eakte.Store, db_url: str | None, worke
                 document_id: int) -> dict[str, list[Any]]:
     """Run ``workers`` processes through ``phases``; return what they did, per phase."""
     assert store.location is not None
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(workers)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(phases, str(store.location), db_url, document_id,
-                                          barrier, results))
-        for _ in range(workers)
-    ]
-    for proc in procs:
-        proc.start()
-    deadline = time.monotonic() + TIMEOUT
-    outcomes: list[tuple[str, Any]] = []
-    try:
-        while len(outcomes) < workers:
-            try:
-                outcomes.append(results.get(timeout=1))
-            except queue.Empty:
-                # a worker that died without reporting (crash, kill) must not hang the test
-                assert any(p.is_alive() for p in procs), (
-                    f"workers exited with {[p.exitcode for p in procs]} after reporting "
-                    f"{len(outcomes)} of {workers} results")
-                assert time.monotonic() < deadline, "workers did not finish in time"
-    finally:
-        for proc in procs:
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    errors = [detail for status, detail in outcomes if status != "ok"]
-    assert not errors, "\n".join(errors)
-    assert [proc.exitcode for proc in procs] == [0] * workers
-    return {phase: [item for _, done in outcomes for item in done[phase]] for phase in phases}
+    location = str(store.location)
+    outcomes = run_spawned(
+        _worker, lambda barrier, results: (phases, location, db_url, document_id, barrier,
+                                           results), workers, TIMEOUT)
+    return {phase: [item for done in outcomes for item in done[phase]] for phase in phases}
 
 
 def _prepare(store: eakte.Store, make_akte) -> tuple[int, int]:

@@ -8,17 +8,15 @@ must be empty.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 import random
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select
+from worker_processes import run_spawned
 
 import eakte
 from eakte.model import SearchOutbox
@@ -52,30 +50,8 @@ def _worker(folder: str, shared: list[int], barrier: Any, results: Any) -> None:
 
 
 def _run(folder: Path, shared: list[int]) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(str(folder), shared, barrier, results))
-             for _ in range(WORKERS)]
-    for proc in procs:
-        proc.start()
-    deadline = time.monotonic() + TIMEOUT
-    outcomes: list[tuple[str, str]] = []
-    try:
-        while len(outcomes) < WORKERS:
-            try:
-                outcomes.append(results.get(timeout=1))
-            except queue.Empty:
-                assert any(p.is_alive() for p in procs), [p.exitcode for p in procs]
-                assert time.monotonic() < deadline, "workers did not finish in time"
-    finally:
-        for proc in procs:
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    errors = [detail for status, detail in outcomes if status != "ok"]
-    assert not errors, "\n".join(errors)
+    run_spawned(_worker, lambda barrier, results: (str(folder), shared, barrier, results),
+                WORKERS, TIMEOUT)
 
 
 @pytest.mark.slow
