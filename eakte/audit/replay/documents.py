@@ -53,7 +53,6 @@ def _columns(dialect: str) -> str:
 
 _EXTRACT = ("version", "version_uuid", "sha256", "size", "akte", "vorgang", "parent",
             "title", "kind")
-_NUMBERS = frozenset({"version", "size", "akte", "vorgang", "parent"})
 _NONE = (None,) * len(_EXTRACT)
 
 
@@ -65,8 +64,13 @@ def _values(text: Any) -> tuple[Any, ...]:
     values = as_list(text)
     if len(values) != len(_EXTRACT):
         return _NONE
-    return tuple(v if key not in _NUMBERS or (type(v) is int) else None
-                 for key, v in zip(_EXTRACT, values, strict=True))
+    number, vuuid, sha, size, akte, vorgang, parent, title, kind = values
+    return (_int(number), vuuid, sha, _int(size), _int(akte), _int(vorgang), _int(parent),
+            title, kind)
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
 
 
 def _fold(events: list[tuple[Any, ...]], baseline: Baseline
@@ -125,8 +129,10 @@ def check_documents(conn: Connection, baseline: Baseline, findings: Findings
                 findings.unaudited("document", f"document {doc_id}",
                                    {"document_id": doc_id},
                                    what="no document.file event filed it")
-            elif any(row[i] != fields[name] for i, name in enumerate(_FIELDS, 1)
-                     if name in fields):
+            elif (row[1:width] != tuple(map(fields.__getitem__, _FIELDS))
+                  if len(fields) == len(_FIELDS) else
+                  any(row[i] != fields[name] for i, name in enumerate(_FIELDS, 1)
+                      if name in fields)):
                 findings.compare("document", f"document {doc_id}",
                                  dict(zip(_FIELDS, row[1:width], strict=True)), fields,
                                  {"document_id": doc_id})
