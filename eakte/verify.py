@@ -11,11 +11,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
-from eakte.audit.replay import replay_check
+from eakte.audit.replay import ReplayResult, replay_check
 from eakte.audit.replay import stream_rows as rows
+from eakte.audit.replay.process import ReplayProcess
 from eakte.audit.verify import verify_chain
 from eakte.errors import EakteError, IntegrityError, Problem
 
@@ -28,6 +30,9 @@ __all__ = ["VerifyReport", "verify_store"]
 VerifyProgress = Callable[[str, int, int | None], None]
 _ORPHAN_BATCH = 500
 _HEX = re.compile(r"[0-9a-f]{64}")
+#: From this many audit events on, the replay runs in a second process (see
+#: :mod:`eakte.audit.replay.process`); below, starting one costs more than it saves.
+PARALLEL_MIN_EVENTS = 200_000
 
 
 @dataclass
@@ -95,8 +100,9 @@ class VerifyReport:
         }
 
 
-def _check_records(conn: Connection, report: VerifyReport, *, chain_intact: bool) -> set[int]:
-    """Replay the audit log and compare it with the rows (see :mod:`eakte.audit.replay`).
+def _check_records(result: ReplayResult, report: VerifyReport, *, chain_intact: bool
+                   ) -> set[int]:
+    """Add the replay's comparison of the log with the rows (:mod:`eakte.audit.replay`).
 
     When the chain itself is damaged, the differences are listed as notices: they may
     follow from the damaged events, which are reported as errors already.
@@ -104,7 +110,6 @@ def _check_records(conn: Connection, report: VerifyReport, *, chain_intact: bool
     Returns:
         the ids of Akten whose content a deletion record in the audit log covers.
     """
-    result = replay_check(conn)
     report.versions = result.versions
     report.documents = result.documents
     report.akten = result.akten
@@ -118,6 +123,16 @@ def _check_records(conn: Connection, report: VerifyReport, *, chain_intact: bool
                             "from the damaged events")
             for p in result.problems)
     return result.deleted_akten
+
+
+def _replay_helper(store: Store) -> ReplayProcess | None:
+    """Start a process for the replay when the store is large enough to gain from one."""
+    try:
+        with store.read_connection() as conn:
+            events = int(conn.exec_driver_sql("SELECT seq FROM audit_head").scalar() or 0)
+    except (EakteError, SQLAlchemyError):
+        return None
+    return ReplayProcess.start(store) if events >= PARALLEL_MIN_EVENTS else None
 
 
 #: Every blob a version or rendition refers to, with its size and Akte, by address.
@@ -247,27 +262,42 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
         InvalidInput: it is not an Ed25519 key.
     """
     report = VerifyReport()
-    with store.read_connection() as conn, conn.begin():
-        t0 = time.perf_counter()
-        report.events, chain_problems = verify_chain(
-            conn, progress=(lambda n: progress("audit", n, None)) if progress else None)
-        report.problems.extend(chain_problems)
-        t1 = time.perf_counter()
-        deleted = _check_records(conn, report, chain_intact=not any(
-            p.severity == "error" for p in chain_problems))
-        t2 = time.perf_counter()
-        report.checkpoints, checkpoint_problems = verify_store_checkpoints(
-            store, conn, external=checkpoints, public_keys=public_keys,
-            progress=(lambda n: progress("checkpoints", n, None)) if progress else None)
-        report.problems.extend(checkpoint_problems)
-        report.problems.extend(check_keys(store, conn, unwrap_blob_keys=blobs))
-        tc = time.perf_counter()
-        if blobs:
-            _check_blobs(store, conn, deleted, report, progress)
-        tb = time.perf_counter()
+    helper = _replay_helper(store)
+    try:
+        with store.read_connection() as conn:
+            if conn.dialect.name == "postgresql":  # every pass reads one snapshot
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                if helper is not None and not helper.pin(conn):
+                    helper = None
+                t0 = time.perf_counter()
+                report.events, chain_problems = verify_chain(
+                    conn, progress=(lambda n: progress("audit", n, None)) if progress else None)
+                report.problems.extend(chain_problems)
+                t1 = time.perf_counter()
+                report.checkpoints, checkpoint_problems = verify_store_checkpoints(
+                    store, conn, external=checkpoints, public_keys=public_keys,
+                    progress=(lambda n: progress("checkpoints", n, None)) if progress else None)
+                report.problems.extend(checkpoint_problems)
+                report.problems.extend(check_keys(store, conn, unwrap_blob_keys=blobs))
+                t2 = time.perf_counter()
+                replayed = helper.result() if helper is not None else None
+                if replayed is None:
+                    replayed = replay_check(conn)
+                    report.seconds["records"] = time.perf_counter() - t2
+                else:
+                    report.seconds["records"] = helper.seconds if helper else 0.0
+                deleted = _check_records(replayed, report, chain_intact=not any(
+                    p.severity == "error" for p in chain_problems))
+                tc = time.perf_counter()
+                if blobs:
+                    _check_blobs(store, conn, deleted, report, progress)
+                tb = time.perf_counter()
+    finally:
+        if helper is not None:
+            helper.stop()
     report.seconds["audit"] = t1 - t0
-    report.seconds["records"] = t2 - t1
-    report.seconds["checkpoints"] = tc - t2
+    report.seconds["checkpoints"] = t2 - t1
     if blobs:
         report.seconds["blobs"] = tb - tc
     if index:

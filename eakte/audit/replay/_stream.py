@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
-__all__ = ["as_dict", "events_by_object", "events_in_order", "grouped", "json_value", "merge",
-           "rows"]
+__all__ = ["as_dict", "as_list", "events_by_object", "events_in_order", "grouped", "json_value",
+           "merge", "rows"]
 
 _BATCH = 5_000
+#: json's C scanner: ``_SCAN(text, 0) -> (value, end)``, json.loads minus the checks
+#: for white space around the value.
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, json.JSONDecoder()))
 _names = itertools.count(1)
 
 
@@ -56,6 +60,15 @@ def as_dict(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def as_list(text: Any) -> list[Any]:
+    """Decode a JSON array given as text; anything else gives ``[]``."""
+    try:
+        value, end = _SCAN(text, 0) if type(text) is str else (None, 0)
+    except (StopIteration, ValueError):
+        return []
+    return value if type(value) is list and end == len(text) else []
 
 
 def _quoted(values: tuple[str, ...]) -> str:
