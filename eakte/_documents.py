@@ -17,11 +17,8 @@ from eakte.errors import (
     NotFoundError,
     SearchError,
 )
-from eakte.ingest.claims import check_claims
 from eakte.ingest.folder import FolderFile
-from eakte.ingest.mime import SNIFF_BYTES, detect_mime
-from eakte.ingest.screen import needs_screening, screen_content
-from eakte.ingest.source import ChainedReader, Source, open_source
+from eakte.ingest.source import Source, open_source
 from eakte.model import (
     Akte,
     AuditEvent,
@@ -76,31 +73,9 @@ class DocumentsMixin(UnitOfWork):
         (:mod:`eakte.ingest.claims`): a dangerous mismatch is refused before anything is
         written, a harmless one comes back as audit details.
         """
-        with open_source(source, filename=filename) as src:
-            try:
-                head = src.stream.read(SNIFF_BYTES)
-            except OSError as exc:
-                raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
-            if not head:
-                raise InvalidInput(f"{src.filename!r} is empty; refusing to file it")
-            mime = detect_mime(head)
-            claims = check_claims(mime, filename=src.filename, claimed_mime=claimed_mime,
-                                  head=head)
-            claims.refuse_if_dangerous()
-            content: BinaryIO = ChainedReader(head, src.stream)  # type: ignore[assignment]
-            with contextlib.ExitStack() as cleanup:
-                try:
-                    if needs_screening(head, mime):  # zip bombs, XML entities: before writing
-                        content = cleanup.enter_context(screen_content(
-                            head, content, mime, name=src.filename,
-                            max_size=self._store.max_file_size))
-                    info = self._store.session_blobs(self._orm).put(
-                        content, max_size=self._store.max_file_size)
-                except OSError as exc:
-                    raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
-            if not info.created:  # reused: commit checks that no disposal deleted it meanwhile
-                self._dedup_blobs.append(info.sha256)
-            return info.sha256, info.size, mime, src.filename, claims.audit_details()
+        accepted = self.accept_content(source, filename, claimed_mime=claimed_mime)
+        return (accepted.sha256, accepted.size, accepted.mime, accepted.filename,
+                accepted.mime_notes)
 
     def file_document(
         self,

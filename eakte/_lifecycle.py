@@ -58,7 +58,7 @@ class LifecycleMixin(UnitOfWork):
         akte = self._lock_akte(self.get_akte(vorgang.akte_id), exclusive=True)
         self._flush()  # refresh must not discard this session's pending changes
         self._orm.refresh(vorgang)
-        if self._is_disposed(akte):
+        if self.is_disposed(akte):
             raise StateConflict(f"Akte {akte.aktenzeichen!r} was disposed; nothing can change")
         if vorgang.status == AkteStatus.CLOSED:
             raise StateConflict(f"Vorgang {vorgang.id} {vorgang.title!r} is already closed "
@@ -167,10 +167,6 @@ class LifecycleMixin(UnitOfWork):
             .where(LegalHold.akte_id == akte.id, LegalHold.released_at.is_(None))
             .order_by(LegalHold.id)
             .execution_options(populate_existing=True)))
-
-    def _is_disposed(self, akte: Akte) -> bool:
-        disposal = self._orm.get(AkteDisposal, akte.id)
-        return disposal is not None and disposal.disposed
 
     def _context(self, akte: Akte) -> _Context:
         """Lock the Akte and read its current disposal row and active holds."""

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
+from eakte._validate import check_meta, clean_note, clean_text, lookup_id, lookup_key
 from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
@@ -25,6 +25,8 @@ from eakte.errors import (
     StateConflict,
     StorageError,
 )
+from eakte.ingest.accept import accept_stream
+from eakte.ingest.source import open_source
 from eakte.model import (
     Akte,
     AkteDisposal,
@@ -38,137 +40,17 @@ from eakte.model import (
 from eakte.types import AkteStatus
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from sqlalchemy.orm import Session as OrmSession
 
+    from eakte.ingest.accept import Accepted
+    from eakte.ingest.source import Source
+    from eakte.store import Store
 
 __all__ = ["UnitOfWork", "check_meta", "clean_note", "clean_text", "lookup_id", "lookup_key"]
 
 #: Callback for long batches: ``progress(done, total)``.
 Progress = Callable[[int, int], None]
 _Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
-
-_MAX_TITLE = 1000
-_MAX_NOTE = 100_000
-#: Largest metadata mapping accepted, as UTF-8 JSON.
-MAX_META_BYTES = 64 * 1024
-_MAX_META_DEPTH = 32
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 but tab, DEL, C1
-_NOTE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # also keeps CR/LF
-_KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def _check_chars(text: str, what: str, control: re.Pattern[str]) -> None:
-    if _SURROGATE.search(text):
-        raise InvalidInput(f"{what} is not valid Unicode text (it contains an unpaired "
-                           "surrogate, e.g. from undecodable bytes)")
-    if control.search(text):
-        raise InvalidInput(f"{what} contains control characters")
-
-
-def clean_text(value: str, what: str, *, max_len: int = _MAX_TITLE) -> str:
-    """Return a one-line text (title, reason, id) stripped, or refuse it.
-
-    Raises:
-        InvalidInput: not text, empty, too long, control characters (tab allowed) or
-            unpaired surrogates.
-    """
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(text) > max_len:
-        raise InvalidInput(f"{what} is longer than {max_len} characters")
-    _check_chars(text, what, _CONTROL)
-    return text
-
-
-def clean_note(value: str | None, what: str, *, max_len: int = _MAX_NOTE) -> str | None:
-    """Return an optional multi-line note (a version comment) as given, or refuse it.
-
-    Raises:
-        InvalidInput: not text, too long, control characters other than tab and line
-            breaks, or unpaired surrogates.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
-    if len(value) > max_len:
-        raise InvalidInput(f"{what} is longer than {max_len} characters")
-    _check_chars(value, what, _NOTE_CONTROL)
-    return value
-
-
-def lookup_id(value: object) -> TypeGuard[int]:
-    """Tell whether ``value`` can be a row id (an int in the 64-bit range, not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and \
-        -(2**63) <= value < 2**63
-
-
-def lookup_key(value: object) -> TypeGuard[str]:
-    """Tell whether ``value`` can name a stored row at all (text without NUL or surrogates).
-
-    Lookups by anything else find nothing, instead of failing in the database driver.
-    """
-    return isinstance(value, str) and "\x00" not in value and not _SURROGATE.search(value)
-
-
-def _check_json(value: Any, where: str, depth: int, budget: list[int]) -> None:
-    """Refuse what JSON cannot carry faithfully, depth first, within a size budget."""
-    if depth > _MAX_META_DEPTH:
-        raise InvalidInput(f"metadata is nested deeper than {_MAX_META_DEPTH} levels")
-    if isinstance(value, str):
-        budget[0] -= len(value)
-        if "\x00" in value:
-            raise InvalidInput(f"metadata value {where} contains a NUL character")
-        if _SURROGATE.search(value):
-            raise InvalidInput(f"metadata value {where} is not valid Unicode text (it "
-                               "contains an unpaired surrogate)")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInput(f"metadata keys must be text, not {type(key).__name__} "
-                                   f"({key!r} in {where})")
-            budget[0] -= len(key)
-            _check_chars(key, f"metadata key {key!r}", _KEY_CONTROL)
-            _check_json(item, f"{where}.{key}" if where != "metadata" else repr(key),
-                        depth + 1, budget)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_json(item, f"{where}[{index}]", depth + 1, budget)
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidInput(f"metadata value {where} is {value!r}, which JSON cannot hold")
-    elif value is not None and not isinstance(value, bool | int):
-        raise InvalidInput(f"metadata value {where} is a {type(value).__name__}; use text, "
-                           "numbers, true/false, null, lists and mappings (JSON)")
-    if budget[0] < 0:
-        raise InvalidInput(f"metadata is larger than {MAX_META_BYTES // 1024} KiB")
-
-
-def check_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
-    """Return a JSON-clean copy of a metadata mapping, or refuse it.
-
-    Raises:
-        InvalidInput: not a mapping, keys that are not text or hold control characters,
-            values JSON cannot hold (sets, objects, NaN), unpaired surrogates or NUL in
-            text, nesting deeper than 32 levels, or more than 64 KiB as JSON.
-    """
-    if meta is None:
-        return {}
-    if not isinstance(meta, dict):
-        raise InvalidInput("metadata must be a mapping with text keys")
-    _check_json(meta, "metadata", 0, [MAX_META_BYTES])
-    try:
-        text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidInput(f"metadata cannot be stored as JSON: {exc}") from exc
-    if len(text.encode("utf-8")) > MAX_META_BYTES:
-        raise InvalidInput(f"metadata is larger than {MAX_META_BYTES // 1024} KiB")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 class UnitOfWork:
@@ -333,12 +215,6 @@ class UnitOfWork:
         raise AccessDenied(self.user, operation,
                            f"under Aktenplan unit {kennzeichen} (needs {permission.value})")
 
-    def _now(self) -> datetime:
-        return self._store.clock()
-
-    def _audit(self, action: str, object_type: str, target: Any, **details: Any) -> None:
-        self._events.append(PendingEvent(action, object_type, target, details))
-
     def commit(self) -> None:
         """Commit every change of this session together with its audit events.
 
@@ -427,15 +303,6 @@ class UnitOfWork:
             self._events.extend(reads)
             self.commit()
 
-    @staticmethod
-    def _change(obj: Any, attr: str, new: Any, changes: dict[str, Any], *,
-                name: str | None = None) -> None:
-        """Set ``obj.attr`` to ``new`` and record old and new in ``changes`` if it differs."""
-        old = getattr(obj, attr)
-        if new != old:
-            changes[name or attr] = {"old": old, "new": new}
-            setattr(obj, attr, new)
-
     def close(self) -> None:
         """End the session without committing pending changes."""
         if not self._closed:
@@ -494,6 +361,153 @@ class UnitOfWork:
             raise NotFoundError(type(obj).__name__, obj.id)
         return own
 
+
+    # -- the named API that operations, exchange formats and the Filer work through ------
+
+    @property
+    def orm(self) -> OrmSession:
+        """The ORM session of this unit of work (its one transaction)."""
+        return self._orm
+
+    @property
+    def store(self) -> Store:
+        """The store this unit of work acts on."""
+        return self._store
+
+    def now(self) -> datetime:
+        """The store clock's current time (UTC)."""
+        return self._store.clock()
+
+    def record(self, action: str, object_type: str, target: Any, **details: Any) -> None:
+        """Queue an audit event; it is appended to the chain at commit, with the rows."""
+        self._events.append(PendingEvent(action, object_type, target, details))
+
+    def reindex(self, document: Document) -> None:
+        """Queue ``document`` for (re)indexing; its outbox row commits with the change."""
+        self._reindex.append(document)
+
+    def reused_blob(self, sha256: str) -> None:
+        """Note a blob that ``put`` found stored already (the commit re-checks it exists)."""
+        self._dedup_blobs.append(sha256)
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after this unit of work committed successfully."""
+        self._post_commit.append(hook)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block in a savepoint: on an exception its rows, events and queued work go.
+
+        Raises:
+            BaseException: whatever the block raised, after undoing the block's work.
+        """
+        marks = (len(self._events), len(self._reindex), len(self._dedup_blobs),
+                 len(self._post_commit))
+        nested = self._orm.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._events[marks[0]:]
+            del self._reindex[marks[1]:]
+            del self._dedup_blobs[marks[2]:]
+            del self._post_commit[marks[3]:]
+            raise
+        nested.commit()
+
+    def accept_content(self, source: Source, filename: str | None = None, *,
+                       claimed_mime: str | None = None) -> Accepted:
+        """Check content and write its blob (:mod:`eakte.ingest.accept`), in this session.
+
+        Raises:
+            InvalidInput: the source cannot be read or is empty.
+            UnsafeContent: a disguised executable, a zip bomb or an oversized file.
+        """
+        with open_source(source, filename=filename) as src:
+            try:
+                accepted = accept_stream(src.stream, src.filename,
+                                         self._store.session_blobs(self._orm),
+                                         max_size=self._store.max_file_size,
+                                         claimed_mime=claimed_mime)
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {src.filename!r}: {exc}") from exc
+        if not accepted.created:
+            self.reused_blob(accepted.sha256)
+        return accepted
+
+    def flush(self) -> None:
+        """Send pending changes to the database (ids assigned), translating its errors.
+
+        Raises:
+            StateConflict: a uniqueness rule was violated.
+            InvalidInput: a value cannot be stored.
+            StorageError: the database failed.
+        """
+        self._flush()
+
+    def own(self, obj: _Obj) -> _Obj:
+        """Return this session's instance of ``obj`` (see :meth:`_own`)."""
+        return self._own(obj)
+
+    def require(self, permission: Permission, akte: Akte | int, operation: str, *,
+                hidden_as: tuple[str, object] | None = None, target: Any = None,
+                object_type: str = "akte") -> None:
+        """Refuse ``operation`` unless the principal holds ``permission`` on the Akte.
+
+        Raises:
+            NotFoundError: the principal may not read the Akte.
+            AccessDenied: the principal may read it, but not do ``operation``.
+        """
+        self._require(permission, akte, operation, hidden_as=hidden_as, target=target,
+                      object_type=object_type)
+
+    def require_store(self, permission: Permission, operation: str) -> None:
+        """Refuse ``operation`` unless ``permission`` is held store-wide (audited).
+
+        Raises:
+            AccessDenied: it is not.
+        """
+        self._require_store(permission, operation)
+
+    def require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
+        """Refuse writes into a closed or disposed Akte or a closed Vorgang.
+
+        Raises:
+            StateConflict: the Akte or the Vorgang (or a parent) is closed.
+        """
+        self._require_open(akte, vorgang_id)
+
+    def require_content(self, document: Document) -> None:
+        """Refuse content reads of a disposed Akte.
+
+        Raises:
+            StateConflict: the document's content was destroyed after Aussonderung.
+        """
+        self._require_content(document)
+
+    def lock_akte(self, akte: Akte, *, exclusive: bool = False) -> Akte:
+        """Lock the Akte row for this transaction and reload its status (PostgreSQL)."""
+        return self._lock_akte(akte, exclusive=exclusive)
+
+    def is_disposed(self, akte: Akte) -> bool:
+        """Tell whether the Akte's content was deleted after Aussonderung."""
+        disposal = self._orm.get(AkteDisposal, akte.id)
+        return disposal is not None and disposal.disposed
+
+    @staticmethod
+    def change(obj: Any, attr: str, new: Any, changes: dict[str, Any], *,
+               name: str | None = None) -> None:
+        """Set ``obj.attr`` to ``new`` and record old and new in ``changes`` if it differs."""
+        old = getattr(obj, attr)
+        if new != old:
+            changes[name or attr] = {"old": old, "new": new}
+            setattr(obj, attr, new)
+
+
+    # older private spellings, used by the operations until they move to the named API
+    _audit = record
+    _now = now
+    _change = change
 
     def get_akte(self, key: str | int) -> Akte:
         """Return an Akte by Aktenzeichen or numeric id.

@@ -308,7 +308,7 @@ def _resolve(session: Session, items: Sequence[str | Akte]) -> list[Akte]:
     akten: dict[int, Akte] = {}
     for item in items:
         akte = session.get_akte(item.id if isinstance(item, Akte) else item)
-        if session._is_disposed(akte):
+        if session.is_disposed(akte):
             raise StateConflict(f"Akte {akte.aktenzeichen!r} was disposed; its content was "
                                 "deleted and cannot be exported")
         akten.setdefault(akte.id, akte)

@@ -50,11 +50,9 @@ from eakte.export.xdomea.codes import (
     dateiformat_suffix,
 )
 from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
-from eakte.ingest.claims import check_claims
+from eakte.ingest.accept import accept_stream
 from eakte.ingest.limits import load_json
-from eakte.ingest.mime import SNIFF_BYTES, detect_mime
-from eakte.ingest.screen import needs_screening, screen_content
-from eakte.ingest.source import ChainedReader, clean_filename
+from eakte.ingest.source import clean_filename
 from eakte.model import Akte, AktenplanUnit, Document, ExternalRef, Rendition, Version, Vorgang
 from eakte.model.base import new_uuid
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
@@ -254,24 +252,17 @@ class _Takeover:
                     claims = self.claims.get(name)
                     stream: BinaryIO = raw if not claims else cleanup.enter_context(
                         io.BufferedReader(CheckedReader(raw, name, claims)))
-                    head = stream.read(SNIFF_BYTES)
-                    mime = detect_mime(head)
                     # the same rules as filing: no disguised executables, no zip bombs or
                     # XML entity attacks inside the records taken over
-                    check_claims(mime, filename=name, head=head).refuse_if_dangerous()
-                    content: BinaryIO = ChainedReader(head, stream)  # type: ignore[assignment]
-                    if needs_screening(head, mime):
-                        content = cleanup.enter_context(screen_content(
-                            head, content, mime, name=name, max_size=store.max_file_size))
-                    info = store.session_blobs(self.orm).put(
-                        content, max_size=store.max_file_size)
+                    info = accept_stream(stream, name, store.session_blobs(self.orm),
+                                         max_size=store.max_file_size, allow_empty=True)
             except (zipfile.BadZipFile, EOFError) as exc:
                 raise ArchiveImportError(f"primary file {name!r} is damaged: {exc}") from exc
             except OSError as exc:
                 raise ArchiveImportError(f"cannot read primary file {name!r}: {exc}") from exc
             if not info.created:
                 self.s._dedup_blobs.append(info.sha256)
-            self.blobs[name] = _Blob(info.sha256, info.size, mime)
+            self.blobs[name] = _Blob(info.sha256, info.size, info.mime)
             self.counts["dateien"] += 1
             self.counts["bytes"] += info.size
 
