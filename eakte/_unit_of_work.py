@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._validate import check_meta, clean_note, clean_text, lookup_id, lookup_key
 from eakte.access import AccessPolicy, Permission, StoreJob
+from eakte.audit.events import KEPT_ON_ROLLBACK, Action
 from eakte.audit.log import PendingEvent, append_events
 from eakte.errors import (
     AccessDenied,
@@ -144,7 +145,7 @@ class UnitOfWork:
         perms = self.permissions(akte_id)
         if permission in perms:
             return
-        self._audit("access.denied", object_type, target if target is not None else akte_id,
+        self.record(Action.ACCESS_DENIED, object_type, target if target is not None else akte_id,
                     akte=akte_id, permission=permission.value, operation=operation)
         if Permission.READ not in perms:
             kind, key = hidden_as or ("Akte", akte_id)
@@ -160,7 +161,7 @@ class UnitOfWork:
         """
         if self.access.on_store(permission):
             return
-        self._audit("access.denied", "store", "", permission=permission.value,
+        self.record(Action.ACCESS_DENIED, "store", "", permission=permission.value,
                     operation=operation)
         raise AccessDenied(self.user, operation, f"in this store (needs {permission.value})")
 
@@ -176,7 +177,7 @@ class UnitOfWork:
         """
         if self.access.may_use_system(system):
             return
-        self._audit("access.denied", "system", system, permission="use external ids",
+        self.record(Action.ACCESS_DENIED, "system", system, permission="use external ids",
                     operation="use external ids", system=system)
         raise AccessDenied(self.user, "use external ids",
                            f"of system {system!r}; ask an administrator for "
@@ -195,7 +196,7 @@ class UnitOfWork:
         if self.access.may_run(job):
             return
         roles = self.access.job_roles(job)
-        self._audit("access.denied", "store", "", permission="/".join(roles),
+        self.record(Action.ACCESS_DENIED, "store", "", permission="/".join(roles),
                     operation=job.value)
         raise AccessDenied(self.user, job.value,
                            f"(it needs the {' or '.join(roles)} role on the whole store; "
@@ -210,7 +211,7 @@ class UnitOfWork:
         """
         if permission in self.access.on_unit(unit_id):
             return
-        self._audit("access.denied", "aktenplan_unit", unit_id, permission=permission.value,
+        self.record(Action.ACCESS_DENIED, "aktenplan_unit", unit_id, permission=permission.value,
                     operation=operation, kennzeichen=kennzeichen)
         raise AccessDenied(self.user, operation,
                            f"under Aktenplan unit {kennzeichen} (needs {permission.value})")
@@ -291,9 +292,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         """Discard the changes of this session; records of content reads are still kept."""
-        reads = [e for e in self._events
-                 if e.action in ("content.read", "access.denied")
-                 or e.action.startswith("export.")]
+        reads = [e for e in self._events if e.action in KEPT_ON_ROLLBACK]
         self._orm.rollback()
         self._events.clear()
         self._reindex.clear()
@@ -365,6 +364,11 @@ class UnitOfWork:
     # -- the named API that operations, exchange formats and the Filer work through ------
 
     @property
+    def unit_of_work(self) -> UnitOfWork:
+        """The unit of work behind a session (for exchange formats and other extensions)."""
+        return self
+
+    @property
     def orm(self) -> OrmSession:
         """The ORM session of this unit of work (its one transaction)."""
         return self._orm
@@ -378,7 +382,7 @@ class UnitOfWork:
         """The store clock's current time (UTC)."""
         return self._store.clock()
 
-    def record(self, action: str, object_type: str, target: Any, **details: Any) -> None:
+    def record(self, action: Action, object_type: str, target: Any, **details: Any) -> None:
         """Queue an audit event; it is appended to the chain at commit, with the rows."""
         self._events.append(PendingEvent(action, object_type, target, details))
 
@@ -505,7 +509,9 @@ class UnitOfWork:
 
 
     # older private spellings, used by the operations until they move to the named API
-    _audit = record
+    def _audit(self, action: str, object_type: str, target: Any, **details: Any) -> None:
+        self.record(Action(action), object_type, target, **details)
+
     _now = now
     _change = change
 
