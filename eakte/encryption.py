@@ -128,7 +128,7 @@ def record_encryption(store: Store) -> None:
                          Setting(key=MASTER_SETTING, value=ring.master.key_id)])
     except SQLAlchemyError as exc:
         raise StorageError(f"database error while recording encryption: {exc}") from exc
-    store._settings = None  # drop the settings cache of the new store
+    store.forget_settings()  # drop the settings cache of the new store
 
 
 def check_encryption(store: Store) -> None:
@@ -298,7 +298,7 @@ def rotate_master_key(store: Store, new_key: MasterKey, *, user: str | None = No
     except SQLAlchemyError as exc:
         raise StorageError(f"database error, the master key was not changed: {exc}") from exc
     ring.use_master(new)
-    store._settings = None  # the recorded master key changed
+    store.forget_settings()  # the recorded master key changed
     return RotationReport(old_id, new_id, count,
                           config_updated=_record_key_file(store, new))
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
@@ -168,6 +168,11 @@ class Store:
                 self._settings = {k: v for k, v in rows}
             return self._settings.get(key, default)
 
+    def forget_settings(self) -> None:
+        """Drop the settings cache (after settings were changed in the database)."""
+        with self._lock:
+            self._settings = None
+
     @property
     def aktenzeichen_pattern(self) -> AktenzeichenPattern:
         """The pattern that new Aktenzeichen follow."""
@@ -278,7 +283,7 @@ class Store:
             return self.blobs.in_session(orm)
         return self.blobs
 
-    def read_connection(self) -> Any:
+    def read_connection(self) -> Connection:
         """Return a connection for consistent reads that takes no write lock."""
         return self._read_engine.connect()
 
