@@ -382,6 +382,13 @@ class UnitOfWork:
         """The store clock's current time (UTC)."""
         return self._store.clock()
 
+    def begin_write(self) -> None:
+        """Declare that this unit of work is about to write: call it before the first read
+        that a write depends on (every write operation does, as its first step).
+
+        On SQLite the write lock is taken here; reads before it run without it.
+        """
+
     def record(self, action: Action, object_type: str, target: Any, **details: Any) -> None:
         """Queue an audit event; it is appended to the chain at commit, with the rows."""
         self._events.append(PendingEvent(action, object_type, target, details))
