@@ -90,7 +90,7 @@ def _link(s: Session, key: ExternalKey, object_type: str, target: Vorgang | Docu
     """Store ``key`` for ``target`` in this transaction and record it in the audit log."""
     s._flush()
     ext = external_id(object_type, key)
-    s._add_external_ref(key.system, ext, object_type, target.id)
+    s.add_external_ref(key.system, ext, object_type, target.id)
     s._audit("external_ref.add", "vorgang" if isinstance(audited, Vorgang) else "document",
              audited, akte=akte.id, aktenzeichen=akte.aktenzeichen, system=key.system,
              external_id=ext, ref_type=object_type, ref_id=target.id)

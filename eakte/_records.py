@@ -215,34 +215,13 @@ class RecordsMixin(UnitOfWork):
         self._orm.add(akte)
         self._flush()
         refs = [
-            self._add_external_ref(system, ext, "akte", akte.id) for system, ext in external_ids
+            self.add_external_ref(system, ext, "akte", akte.id) for system, ext in external_ids
         ]
         self._audit(
             "akte.create", "akte", akte, aktenzeichen=az, title=title, unit=unit.kennzeichen,
             confidentiality=conf.value, org_unit=org_unit, external_ids=refs, metadata=meta,
         )
         return akte
-
-    def _add_external_ref(self, system: str, external_id: str, object_type: str,
-                          object_id: int) -> str:
-        system = clean_text(system, "external system", max_len=100)
-        self.require_system(system)
-        external_id = clean_text(external_id, "external id", max_len=500)
-        taken = self._orm.scalar(
-            select(ExternalRef.object_id).where(
-                ExternalRef.system == system,
-                ExternalRef.external_id == external_id,
-                ExternalRef.object_type == object_type,
-            )
-        )
-        if taken is not None:
-            raise StateConflict(
-                f"external id {system}:{external_id} already refers to {object_type} {taken}"
-            )
-        self._orm.add(ExternalRef(system=system, external_id=external_id,
-                                  object_type=object_type, object_id=object_id,
-                                  created_at=self._now()))
-        return f"{system}:{external_id}"
 
     def find_akte(self, system: str, external_id: str) -> Akte:
         """Return the Akte an external system knows under ``external_id``.

@@ -33,6 +33,7 @@ from eakte.model import (
     AkteDisposal,
     AuditHead,
     Document,
+    ExternalRef,
     Principal,
     SearchOutbox,
     Version,
@@ -383,8 +384,9 @@ class UnitOfWork:
         return self._store.clock()
 
     def begin_write(self) -> None:
-        """Declare that this unit of work is about to write: call it before the first read
-        that a write depends on (every write operation does, as its first step).
+        """Declare that this unit of work is about to write (before the reads it depends on).
+
+        Every write operation calls it as its first step.
 
         On SQLite the write lock is taken here; reads before it run without it.
         """
@@ -504,6 +506,34 @@ class UnitOfWork:
         """Tell whether the Akte's content was deleted after Aussonderung."""
         disposal = self._orm.get(AkteDisposal, akte.id)
         return disposal is not None and disposal.disposed
+
+    def add_external_ref(self, system: str, external_id: str, object_type: str,
+                         object_id: int) -> str:
+        """Tie ``system:external_id`` to an object; return the reference as text.
+
+        Raises:
+            InvalidInput: the system or id is not valid text.
+            AccessDenied: the principal does not hold ``system``.
+            StateConflict: the id already refers to another object of that type.
+        """
+        system = clean_text(system, "external system", max_len=100)
+        self.require_system(system)
+        external_id = clean_text(external_id, "external id", max_len=500)
+        taken = self._orm.scalar(
+            select(ExternalRef.object_id).where(
+                ExternalRef.system == system,
+                ExternalRef.external_id == external_id,
+                ExternalRef.object_type == object_type,
+            )
+        )
+        if taken is not None:
+            raise StateConflict(
+                f"external id {system}:{external_id} already refers to {object_type} {taken}"
+            )
+        self._orm.add(ExternalRef(system=system, external_id=external_id,
+                                  object_type=object_type, object_id=object_id,
+                                  created_at=self._now()))
+        return f"{system}:{external_id}"
 
     @staticmethod
     def change(obj: Any, attr: str, new: Any, changes: dict[str, Any], *,
