@@ -17,8 +17,10 @@ Every public attribute of :class:`eakte.Session` must be classified in :data:`TA
   (readable by all), follower cursors, and the unit-of-work building blocks that the
   operations above use after their own checks.
 
-The principals: ``gast`` holds no right on any Akte, ``leser`` is reader on both Akten of
-the world; both own the system ``bauportal`` (so ``find_akte`` is refused for the Akte).
+The world is built once per database (SQLite, and PostgreSQL when reachable); every check
+leaves it unchanged. The principals: ``gast`` holds no right on any Akte, ``leser`` is
+reader on both Akten of the world; both own the system ``bauportal`` (so ``find_akte`` is
+refused for the Akte, not for the system).
 
 A new public method fails :func:`test_every_public_attribute_is_classified` until it is
 added here with how to call it.
@@ -27,6 +29,7 @@ added here with how to call it.
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -38,6 +41,7 @@ import pytest
 import eakte
 from eakte.audit.events import Action
 from eakte.errors import AccessDenied, NotFoundError
+from tests.conftest import PG_ADMIN_URL, pg_schema_url, require_postgres
 
 
 class Kind(enum.Enum):
@@ -232,10 +236,34 @@ def _filtered_cases() -> list[object]:
 # -- the world: built once for the module (every check below leaves it unchanged) ----------
 
 
+def _pg_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The world's database: the store folder's SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex}"
+    _pg_execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield pg_schema_url(schema)
+    finally:
+        _pg_execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 @pytest.fixture(scope="module")
-def world_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[eakte.Store, World]]:
+def world_store(database: str | None, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[eakte.Store, World]]:
     folder = tmp_path_factory.mktemp("access-walk")
-    store = eakte.init(folder / "store", blobs=eakte.MemoryBlobStore())
+    store = eakte.init(folder / "store", blobs=eakte.MemoryBlobStore(), db_url=database)
     try:
         source = folder / "anlage.txt"
         source.write_bytes(b"Anlage zum Bauantrag")

@@ -14,8 +14,18 @@ ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
 #: The eakte modules an adapter may import; its tests may use the contract suite too.
 ALLOWED = frozenset({"eakte", "eakte.adapter"})
 ALLOWED_IN_TESTS = ALLOWED | {"eakte.testing.adapter"}
-#: Names README's adapter example imports from eakte.adapter: they must stay.
-README_NAMES = ("AdapterParam", "RunReport", "check_adapter_class", "run_once")
+#: The stable surface of this API_VERSION: a name may be added, never removed or renamed.
+STABLE_NAMES = frozenset({
+    "ADAPTERS", "API_VERSION", "RESERVED_PARAMS", "SUPPORTED_API_VERSIONS", "AccessDenied",
+    "Adapter", "AdapterContractError", "AdapterError", "AdapterInfo", "AdapterParam",
+    "AdapterRegistry", "CaseRecord", "ChangeEvent", "Confidentiality", "DocumentKind",
+    "DocumentRecord", "EakteError", "ExternalKey", "ExtractLimits", "FeedPage", "FieldMapping",
+    "Filer", "FilingResult", "FilingStatus", "FolderFile", "FolderScan", "InvalidInput",
+    "NotFoundError", "RunReport", "SkippedEntry", "StateConflict", "UnsafeContent",
+    "check_adapter_class", "check_zip", "clean_filename", "feed_cursor", "item_error",
+    "iter_member", "load_json", "open_in_folder", "parse_email", "read_in_folder", "run_once",
+    "scan_folder", "unsafe_member_name", "validate", "watch",
+})
 
 
 def _adapter_files() -> list[Path]:
@@ -72,8 +82,10 @@ def test_all_is_unique_and_resolves() -> None:
     for name in names:
         assert hasattr(eakte.adapter, name), f"eakte.adapter.__all__ names missing {name!r}"
         assert getattr(eakte.adapter, name) is not None, name
-    for name in README_NAMES:
-        assert name in names
+    removed = sorted(STABLE_NAMES - set(names))
+    assert not removed, (f"{removed} left the stable adapter API: adapters import them; "
+                         "keep them, or raise API_VERSION")
+    assert eakte.adapter.API_VERSION == 1, "a new API_VERSION: update STABLE_NAMES"
 
 
 def test_star_import_gives_exactly_all() -> None:
