@@ -8,8 +8,8 @@ from rich.table import Table
 from eakte._principals import STORE_TARGET, GrantInfo
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import id_col, text_col
-from eakte.cli._views import principal_view
 from eakte.types import Confidentiality, PrincipalKind, Role
+from eakte.views import principal_view
 
 __all__ = ["grant", "grants", "group", "revoke", "user"]
 

@@ -26,10 +26,10 @@ from rich.tree import Tree
 
 from eakte.cli._common import App, emit_json, fmt_size, fmt_time, json_option, pass_app
 from eakte.cli._tables import fmt_utc, id_col, text_col
-from eakte.cli._views import akte_view, document_summary, document_view
 from eakte.errors import StateConflict
 from eakte.ingest.folder import scan_paths, summarize_skipped
 from eakte.types import DocumentKind
+from eakte.views import akte_view, document_summary, document_view
 
 __all__ = ["add", "get", "show", "version"]
 

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import fmt_utc, id_col, text_col
-from eakte.cli._views import akte_summary, plan_unit_view
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
+from eakte.views import akte_summary, plan_unit_view
 
 __all__ = ["akte", "close", "init", "plan", "reopen"]
 

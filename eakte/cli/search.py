@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -12,6 +10,7 @@ from eakte.access import StoreJob
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import id_col, text_col
 from eakte.errors import SearchError
+from eakte.views import search_hit_view
 
 __all__ = ["reindex", "search"]
 
@@ -37,16 +36,7 @@ def search(app: App, query: str, limit: int, aktenzeichen: str | None, order: st
     """
     with app.session() as s:
         result = s.search(query, limit=limit, akte=aktenzeichen, order=order)
-    hits: list[dict[str, Any]] = [
-        {
-            "document_id": h.document_id,
-            "aktenzeichen": h.aktenzeichen,
-            "title": h.title,
-            "score": round(h.score, 4),
-            "snippet": h.snippet,
-        }
-        for h in result.hits
-    ]
+    hits = [search_hit_view(h) for h in result.hits]
     if app.json:
         emit_json(hits)
         return

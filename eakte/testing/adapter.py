@@ -20,24 +20,37 @@ one document, ready to be filed into ``adapter_store``::
 the owner role on the adapter's system (``system:NAME``, for its external ids); the
 adapter runs as that user, as it would in production. Map your sample cases to those
 units (or create Akten there in your fixture, as the store's administrator).
+
+:func:`run_cli` runs the ``eakte`` command line in the test's process, e.g. to check
+``eakte adapter run NAME --help`` or an exit code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from click.testing import CliRunner, Result
 
 import eakte
-from eakte.adapter import ADAPTERS, Adapter, RunReport, check_adapter_class, run_once
-from eakte.filing import Filer, FilingResult, FilingStatus
-from eakte.store import Store
+from eakte import Store
+from eakte.adapter import (
+    ADAPTERS,
+    Adapter,
+    Filer,
+    FilingResult,
+    FilingStatus,
+    RunReport,
+    check_adapter_class,
+    run_once,
+)
 
-__all__ = ["CONTRACT_PLAN", "CONTRACT_USER", "AdapterContract"]
+__all__ = ["CONTRACT_PLAN", "CONTRACT_USER", "AdapterContract", "run_cli"]
 
 #: The Aktenplan of the contract store: (Kennzeichen, title, parent).
 CONTRACT_PLAN: tuple[tuple[str, str, str | None], ...] = (
@@ -49,6 +62,20 @@ CONTRACT_PLAN: tuple[tuple[str, str, str | None], ...] = (
 )
 #: The principal the adapter acts as: editor on every top unit of CONTRACT_PLAN.
 CONTRACT_USER = "fachverfahren"
+
+
+def run_cli(*args: str | os.PathLike[str]) -> Result:
+    """Run the ``eakte`` command line with ``args`` in this process; return its result.
+
+    ``EAKTE_STORE`` and ``EAKTE_USER`` of the environment are ignored, so the arguments
+    say which store and user (``"--store", path, "--user", name, "adapter", "run", …``).
+    The result has ``exit_code``, ``stdout``, ``stderr`` and ``output``; exceptions that
+    escape the command are in ``exception``, not raised.
+    """
+    from eakte.cli import cli  # loads click commands only when a test runs the CLI
+
+    runner = CliRunner(env={"EAKTE_STORE": None, "EAKTE_USER": None})
+    return runner.invoke(cli, [os.fspath(arg) for arg in args])
 
 
 def _document_count(store: Store) -> int:

@@ -8,16 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from eakte_dropfolder import DropFolderAdapter
 
 import eakte
-from eakte.adapter import run_once, watch
-from eakte.cli import cli
-from eakte.filing import Filer
-from eakte.mapping import FieldMapping
-from eakte.schemas import validate
-from eakte.testing.adapter import CONTRACT_USER, AdapterContract
+from eakte.adapter import FieldMapping, Filer, run_once, validate, watch
+from eakte.testing.adapter import CONTRACT_USER, AdapterContract, run_cli
 
 MAPPING = {
     "system": "bauportal",
@@ -257,8 +252,7 @@ def test_feed_off_leaves_the_cursor_alone(store, folder: Path) -> None:
 
 
 def _cli(tmp_path: Path, *args: str):
-    runner = CliRunner(env={"EAKTE_STORE": None, "EAKTE_USER": None})
-    return runner.invoke(cli, ["--store", str(tmp_path / "store"), *args])
+    return run_cli("--store", tmp_path / "store", *args)
 
 
 def test_cli_run_once_and_json(store, folder: Path, tmp_path: Path) -> None:

@@ -10,10 +10,8 @@ import pytest
 from eakte_email import EmailAdapter, MailItem, case_of, message_key
 
 import eakte
-from eakte.adapter import run_once
-from eakte.filing import Filer
-from eakte.mapping import FieldMapping
-from eakte.testing.adapter import CONTRACT_USER, AdapterContract
+from eakte.adapter import FieldMapping, Filer, run_once
+from eakte.testing.adapter import CONTRACT_USER, AdapterContract, run_cli
 
 
 def mail(subject: str, *, message_id: str | None = "<{}@landkreis.example>",
@@ -215,17 +213,12 @@ def test_empty_mail_is_a_failed_result(store, akte, tmp_path: Path) -> None:
 
 
 def test_cli_run_goes_past_a_poison_mail(store, akte, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from eakte.cli import cli
-
     inbox = tmp_path / "in"
     inbox.mkdir()
     (inbox / "1-gift.eml").write_bytes(nested_multiparts(5000))
     (inbox / "2-gut.eml").write_bytes(mail("Danach"))
-    runner = CliRunner(env={"EAKTE_STORE": None, "EAKTE_USER": None})
-    result = runner.invoke(cli, ["--store", str(tmp_path / "store"), "adapter", "run",
-                                 "email", "--source", str(inbox), "--akte", akte])
+    result = run_cli("--store", tmp_path / "store", "adapter", "run", "email",
+                     "--source", inbox, "--akte", akte)
     assert result.exit_code == 11, result.output  # a case failed; the others were filed
     assert "RecursionError" not in result.output
     assert "created" in result.stdout and "1 of 2 case(s) failed" in result.stderr

@@ -12,10 +12,7 @@ import pytest
 from eakte_ozg import OzgAdapter, read_submission, render_form
 
 import eakte
-from eakte.adapter import run_once
-from eakte.filing import Filer
-from eakte.ingest.limits import ExtractLimits
-from eakte.mapping import FieldMapping
+from eakte.adapter import ExtractLimits, FieldMapping, Filer, open_in_folder, run_once
 from eakte.testing.adapter import CONTRACT_USER, AdapterContract
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -261,8 +258,6 @@ def test_deep_submission_fails_alone_and_the_next_is_filed(store, tmp_path: Path
 
 
 def test_attachment_swapped_for_a_symlink_is_not_read(tmp_path: Path) -> None:
-    from eakte.ingest.folder import open_in_folder
-
     folder = as_folder(tmp_path, submission())
     secret = tmp_path / "secret.pdf"
     secret.write_bytes(PDF)

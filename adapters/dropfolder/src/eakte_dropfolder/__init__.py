@@ -11,11 +11,12 @@ Layout of the drop folder (created on first run)::
 
 A case is taken only when its sidecar parses, matches ``schemas/dropfolder-sidecar`` and
 every file it names is present with the SHA-256 it states; so half-written files are never
-filed, whatever order they arrive in. Files are read as :mod:`eakte.ingest.folder` reads
-them: hidden names (``.tmp`` sidecars being written) are left alone, and a sidecar or file
-that is a symbolic link is never read; its item is refused. Each item ends as its own
-result: a broken or hostile one (a sidecar nested thousands of levels deep) goes to failed/
-with its reason, and the run goes on with the next.
+filed, whatever order they arrive in. Files are read as
+:func:`eakte.adapter.read_in_folder` reads them: hidden names (``.tmp`` sidecars being
+written) are left alone, and a sidecar or file that is a symbolic link is never read; its
+item is refused. Each item ends as its own result: a broken or hostile one (a sidecar
+nested thousands of levels deep) goes to failed/ with its reason, and the run goes on with
+the next.
 """
 
 from __future__ import annotations
@@ -31,22 +32,28 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eakte.adapter import AdapterParam, RunReport
-from eakte.errors import EakteError, InvalidInput, UnsafeContent
-from eakte.feed import ChangeEvent
-from eakte.filing import (
+from eakte.adapter import (
+    AdapterParam,
     CaseRecord,
+    ChangeEvent,
     DocumentRecord,
+    EakteError,
     ExternalKey,
+    FieldMapping,
     Filer,
     FilingResult,
+    FolderFile,
+    InvalidInput,
+    RunReport,
+    UnsafeContent,
     item_error,
+    load_json,
+    open_in_folder,
+    read_in_folder,
+    scan_folder,
+    validate,
 )
-from eakte.filing import FilingStatus as Status
-from eakte.ingest.folder import FolderFile, open_in_folder, read_in_folder, scan_folder
-from eakte.ingest.limits import load_json
-from eakte.mapping import FieldMapping
-from eakte.schemas import validate
+from eakte.adapter import FilingStatus as Status
 
 __all__ = ["SIDECAR_SUFFIX", "DropFolderAdapter"]
 

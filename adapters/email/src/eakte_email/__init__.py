@@ -23,14 +23,22 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eakte.adapter import AdapterParam, RunReport
-from eakte.errors import InvalidInput
-from eakte.filing import CaseRecord, DocumentRecord, Filer, FilingResult
-from eakte.ingest.folder import FolderFile, scan_folder
-from eakte.ingest.limits import ExtractLimits, parse_email
-from eakte.ingest.source import clean_filename
-from eakte.mapping import FieldMapping
-from eakte.types import DocumentKind
+from eakte.adapter import (
+    AdapterParam,
+    CaseRecord,
+    DocumentKind,
+    DocumentRecord,
+    ExtractLimits,
+    FieldMapping,
+    Filer,
+    FilingResult,
+    FolderFile,
+    InvalidInput,
+    RunReport,
+    clean_filename,
+    parse_email,
+    scan_folder,
+)
 
 __all__ = ["EmailAdapter", "MailItem", "case_of", "message_key", "read_mails"]
 
@@ -71,7 +79,7 @@ def read_mails(paths: Sequence[str | os.PathLike[str]]) -> Iterator[MailItem]:
     """Yield every message of the given .eml files, mbox files and Maildir folders.
 
     A plain folder yields its ``*.eml`` files (recursively, sorted), walked as
-    :func:`eakte.ingest.folder.scan_folder` walks: hidden entries and symbolic links are
+    :func:`eakte.adapter.scan_folder` walks: hidden entries and symbolic links are
     left out. A message that cannot be read comes as an item with its ``problem``, so
     the others still come.
 

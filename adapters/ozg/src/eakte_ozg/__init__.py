@@ -28,20 +28,25 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from eakte.adapter import AdapterParam, RunReport
-from eakte.errors import InvalidInput, UnsafeContent
-from eakte.filing import CaseRecord, DocumentRecord, Filer, FilingResult
-from eakte.ingest.folder import read_in_folder
-from eakte.ingest.limits import (
+from eakte.adapter import (
+    AdapterParam,
+    CaseRecord,
+    DocumentRecord,
     ExtractLimits,
+    FieldMapping,
+    Filer,
+    FilingResult,
+    InvalidInput,
+    RunReport,
+    UnsafeContent,
     check_zip,
+    clean_filename,
     iter_member,
     load_json,
+    read_in_folder,
     unsafe_member_name,
+    validate,
 )
-from eakte.ingest.source import clean_filename
-from eakte.mapping import FieldMapping
-from eakte.schemas import validate
 
 __all__ = ["SUBMISSION_FILE", "OzgAdapter", "Submission", "read_submission", "render_form"]
 
