@@ -38,7 +38,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from eakte._disposal import referenced_by_survivors
 from eakte._keycheck import KeyCleanup, clean_keys
 from eakte.access import StoreJob
+from eakte.audit.events import CONTENT_ACTIONS, Action
 from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.problems import ProblemKind
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
 from eakte.storage import LocalBlobStore
@@ -50,8 +52,6 @@ __all__ = ["DEFAULT_GRACE_SECONDS", "RepairReport", "repair"]
 
 #: Orphan blobs and temp files younger than this (by modification time) are left alone.
 DEFAULT_GRACE_SECONDS = 3600
-_CONTENT_ACTIONS = ("document.file", "version.add", "rendition.add")
-_DISPOSAL_ACTION = "disposal.deleted"
 _CHUNK = 500
 _TEMP_DIR = "tmp"
 
@@ -143,12 +143,12 @@ def _recorded_content(store: Store) -> tuple[set[str], set[str]]:
     with store.read_connection() as conn:
         rows = conn.execute(
             select(AuditEvent.action, AuditEvent.details)
-            .where(AuditEvent.action.in_((*_CONTENT_ACTIONS, _DISPOSAL_ACTION)))
+            .where(AuditEvent.action.in_((*sorted(CONTENT_ACTIONS), Action.DISPOSAL_DELETED)))
             .execution_options(yield_per=5000))
         for action, details in rows:
             if not isinstance(details, dict):
                 continue
-            if action == _DISPOSAL_ACTION:
+            if action == Action.DISPOSAL_DELETED:
                 blobs = details.get("blobs_deleted")
                 if isinstance(blobs, list):
                     deleted.update(sha for sha in blobs if isinstance(sha, str))
@@ -168,7 +168,7 @@ def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
     for sha in orphans:
         if sha in recorded and sha not in deleted:
             report.problems.append(Problem(
-                "blob.recorded_orphan", f"blob {sha}",
+                ProblemKind.BLOB_RECORDED_ORPHAN, f"blob {sha}",
                 "the audit log records this blob as a version's content, but no version or "
                 "rendition row refers to it: a row was removed outside eakte. Kept as evidence"))
             report.orphans_kept.append((sha, "recorded in the audit log; its row is gone"))
@@ -215,7 +215,7 @@ def _remove_orphans(store: Store, shas: Sequence[str], grace: float, actor: str,
                         removed.append(sha)
                 if removed:
                     append_events(orm, actor, [PendingEvent(
-                        "repair.orphans_removed", "store", store.setting("store_id") or "",
+                        Action.REPAIR_ORPHANS_REMOVED, "store", store.setting("store_id") or "",
                         {"sha256": removed, "count": len(removed), "grace_seconds": grace})],
                         store.clock())
         except SQLAlchemyError as exc:
@@ -255,13 +255,14 @@ def _refresh_index(store: Store, actor: str, dry_run: bool, report: RepairReport
     report.index_refreshed = result.indexed + result.deleted
     report.index_rebuilt = result.full
     if report.index_refreshed or report.outbox or result.full:
-        _audit(store, actor, "repair.index_refreshed", {
+        _audit(store, actor, Action.REPAIR_INDEX_REFRESHED, {
             "outbox": report.outbox, "indexed": result.indexed, "deleted": result.deleted,
             "rebuilt": result.full})
 
 
 def _orphans_from(problems: Iterable[Problem]) -> list[str]:
-    return sorted(p.subject.removeprefix("blob ") for p in problems if p.kind == "blob.orphan")
+    return sorted(p.subject.removeprefix("blob ") for p in problems
+                  if p.kind == ProblemKind.BLOB_ORPHAN)
 
 
 def repair(
@@ -317,7 +318,7 @@ def repair(
         else:
             report.temp_removed = store.blobs.cleanup_temp(grace_seconds)
             if report.temp_removed:
-                _audit(store, actor, "repair.temp_removed",
+                _audit(store, actor, Action.REPAIR_TEMP_REMOVED,
                        {"count": report.temp_removed, "grace_seconds": grace_seconds})
     report.keys = clean_keys(store, grace_seconds=grace_seconds, actor=actor, dry_run=dry_run)
     _refresh_index(store, actor, dry_run, report)
