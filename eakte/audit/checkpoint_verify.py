@@ -133,7 +133,7 @@ def _stored_targets(conn: Connection, store_id: str, trusted: Sequence[bytes],
     seen: set[int] = set()
     columns = [c for c in AuditCheckpoint.__table__.c if c.name != "event_hashes"]
     for values in conn.execute(select(*columns).order_by(AuditCheckpoint.seq)):
-        row = AuditCheckpoint(**values._mapping)
+        row = AuditCheckpoint(**values._asdict())
         seen.add(row.seq)
         subject = f"checkpoint {row.seq}"
         spans.append((row.base_seq, row.seq))
