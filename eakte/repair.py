@@ -44,9 +44,10 @@ from eakte.audit.problems import ProblemKind
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
 from eakte.storage import LocalBlobStore
+from eakte.verify import verify_store
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "RepairReport", "repair"]
 
@@ -114,7 +115,7 @@ class RepairReport:
         }
 
 
-def _audit(store: Store, actor: str, action: str, details: dict[str, Any]) -> None:
+def _audit(store: StoreContext, actor: str, action: str, details: dict[str, Any]) -> None:
     try:
         with store.orm_session() as orm, orm.begin():
             append_events(orm, actor, [PendingEvent(action, "store",
@@ -124,7 +125,7 @@ def _audit(store: Store, actor: str, action: str, details: dict[str, Any]) -> No
         raise StorageError(f"database error while recording {action}: {exc}") from exc
 
 
-def _blob_age(store: Store, sha: str, now: float) -> float | None:
+def _blob_age(store: StoreContext, sha: str, now: float) -> float | None:
     """Seconds since the blob file was written, or None when the backend cannot tell."""
     if not isinstance(store.blobs, LocalBlobStore):
         return None
@@ -136,7 +137,7 @@ def _blob_age(store: Store, sha: str, now: float) -> float | None:
         raise StorageError(f"cannot examine blob {sha}: {exc}") from exc
 
 
-def _recorded_content(store: Store) -> tuple[set[str], set[str]]:
+def _recorded_content(store: StoreContext) -> tuple[set[str], set[str]]:
     """Return the SHA-256s the audit log records as content, and those disposal deleted."""
     recorded: set[str] = set()
     deleted: set[str] = set()
@@ -157,7 +158,7 @@ def _recorded_content(store: Store) -> tuple[set[str], set[str]]:
     return recorded, deleted
 
 
-def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
+def _classify_orphans(store: StoreContext, orphans: Sequence[str], grace: float,
                       report: RepairReport) -> list[str]:
     """Return the orphans that may go; the others land in ``report`` (kept or problems)."""
     if not orphans:
@@ -185,7 +186,7 @@ def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
     return removable
 
 
-def _remove_orphans(store: Store, shas: Sequence[str], grace: float, actor: str,
+def _remove_orphans(store: StoreContext, shas: Sequence[str], grace: float, actor: str,
                     report: RepairReport) -> None:
     """Delete ``shas`` in batches, each under the audit head lock with references re-checked.
 
@@ -237,7 +238,7 @@ def _stale_temp_files(blobs: LocalBlobStore, grace: float) -> int:
         raise StorageError(f"cannot list {blobs.root / _TEMP_DIR}: {exc}") from exc
 
 
-def _refresh_index(store: Store, actor: str, dry_run: bool, report: RepairReport) -> None:
+def _refresh_index(store: StoreContext, actor: str, dry_run: bool, report: RepairReport) -> None:
     indexer = store.indexer
     if indexer is None:
         report.notes.append("the store has no search index")
@@ -266,7 +267,7 @@ def _orphans_from(problems: Iterable[Problem]) -> list[str]:
 
 
 def repair(
-    store: Store,
+    store: StoreContext,
     *,
     dry_run: bool = False,
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
@@ -285,7 +286,7 @@ def repair(
         user: the principal on whose behalf the repair runs, recorded for its events; it
             needs the administrator role on the whole store (default: the store's
             administrator).
-        progress: passed to :meth:`eakte.Store.verify`.
+        progress: passed to :func:`eakte.verify.verify_store`.
 
     Returns:
         the report; ``report.refused`` when errors were found (then nothing was changed).
@@ -296,10 +297,11 @@ def repair(
         StorageError: the database, blob store or checkpoint key failed.
         SearchError: the search backend failed.
     """
-    store.require_job(user, StoreJob.REPAIR)
+    with store.session(user) as s:  # as Store.require_job: refused attempts are audited
+        s.require_store_job(StoreJob.REPAIR)
     report = RepairReport(dry_run=dry_run)
     actor = user or store.admin
-    verified = store.verify(blobs=True, index=False, progress=progress)
+    verified = verify_store(store, blobs=True, index=False, progress=progress)
     report.problems.extend(verified.errors)
     removable = _classify_orphans(store, _orphans_from(verified.notices), grace_seconds,
                                   report)

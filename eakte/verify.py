@@ -24,7 +24,7 @@ from eakte.errors import EakteError, IntegrityError, Problem
 
 if TYPE_CHECKING:
     from eakte.audit.checkpoint import Checkpoint
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["VerifyReport", "verify_store"]
 
@@ -126,7 +126,7 @@ def _check_records(result: ReplayResult, report: VerifyReport, *, chain_intact: 
     return result.deleted_akten
 
 
-def _replay_helper(store: Store) -> ReplayProcess | None:
+def _replay_helper(store: StoreContext) -> ReplayProcess | None:
     """Start a process for the replay when the store is large enough to gain from one."""
     try:
         with store.read_connection() as conn:
@@ -191,7 +191,7 @@ def _hash_stream(fh: BinaryIO) -> tuple[Any, int]:
     return digest, read
 
 
-def _check_blobs(store: Store, conn: Connection, deleted: set[int], report: VerifyReport,
+def _check_blobs(store: StoreContext, conn: Connection, deleted: set[int], report: VerifyReport,
                  progress: VerifyProgress | None) -> None:
     done = 0
     for sha, size in _expected_blobs(conn, deleted, report):
@@ -204,7 +204,7 @@ def _check_blobs(store: Store, conn: Connection, deleted: set[int], report: Veri
     _check_orphans(store, conn, deleted, report)
 
 
-def _check_blob(store: Store, sha: str, size: int, report: VerifyReport) -> None:
+def _check_blob(store: StoreContext, sha: str, size: int, report: VerifyReport) -> None:
     subject = f"blob {sha}"
     try:
         with store.blobs.open(sha) as fh:
@@ -233,7 +233,7 @@ def _check_blob(store: Store, sha: str, size: int, report: VerifyReport) -> None
             ProblemKind.BLOB_SIZE_MISMATCH, subject, f"{read} bytes stored, {size} recorded"))
 
 
-def _check_orphans(store: Store, conn: Connection, deleted: set[int],
+def _check_orphans(store: StoreContext, conn: Connection, deleted: set[int],
                    report: VerifyReport) -> None:
     """Report stored blobs no surviving version or rendition refers to, batch by batch."""
     listing = iter(store.blobs)
@@ -252,7 +252,7 @@ def _check_orphans(store: Store, conn: Connection, deleted: set[int],
                     severity="notice"))
 
 
-def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
+def verify_store(store: StoreContext, *, blobs: bool = True, index: bool = True,
                  progress: VerifyProgress | None = None,
                  checkpoints: Sequence[tuple[str, Checkpoint]] = (),
                  public_keys: Sequence[bytes] = ()) -> VerifyReport:

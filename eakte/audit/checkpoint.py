@@ -53,6 +53,7 @@ from eakte.model import AuditEvent, AuditHead
 from eakte.model.checkpoint import AuditCheckpoint
 
 if TYPE_CHECKING:
+    from eakte.context import StoreContext
     from eakte.store import Store
 
 __all__ = [
@@ -259,7 +260,7 @@ def _trusted_base(seq: int, head_hash: str, text: str, frontier: bytes,
     return acc
 
 
-def _plan(store: Store, public_key: bytes) -> _Plan | None:
+def _plan(store: StoreContext, public_key: bytes) -> _Plan | None:
     """Phase one: hash the events since the last checkpoint (or all), checking the chain.
 
     Raises:
@@ -332,7 +333,7 @@ def _plan(store: Store, public_key: bytes) -> _Plan | None:
     return _Plan(base_seq=last_seq, size=head.seq, head=prev, acc=acc, block=block)
 
 
-def create_checkpoint(store: Store, key: KeyProvider, *, actor: str | None = None,
+def create_checkpoint(store: StoreContext, key: KeyProvider, *, actor: str | None = None,
                       attempts: int = 3) -> Checkpoint | None:
     """Sign a checkpoint over the whole log, store it and record it as an audit event.
 
@@ -400,7 +401,7 @@ def _insert(orm: OrmSession, cp: Checkpoint, plan: _Plan, actor: str, now: datet
     return True
 
 
-def stored_checkpoints(store: Store, *, seq: int | None = None,
+def stored_checkpoints(store: StoreContext, *, seq: int | None = None,
                        newest: bool = False) -> list[Checkpoint]:
     """Return the checkpoints stored in ``store``, oldest first, as signed (not verified).
 

@@ -28,7 +28,7 @@ from eakte.model import AuditEvent
 from eakte.model.checkpoint import AuditCheckpoint
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["verify_checkpoints", "verify_store_checkpoints"]
 
@@ -374,7 +374,7 @@ def _mismatch(target: _Target, pos: int, first_diff: int | None,
 
 
 def verify_store_checkpoints(
-    store: Store,
+    store: StoreContext,
     conn: Connection,
     *,
     external: Sequence[tuple[str, Checkpoint]] = (),
