@@ -36,6 +36,7 @@ from _common import backends, fmt_runs, header, median, parse_args, pg_available
 from sqlalchemy import insert, select, update
 
 import eakte
+from eakte.audit.events import Action
 from eakte.audit.log import GENESIS_HASH, canonical_bytes, chain_hash, event_akte_id
 from eakte.model import AuditHead, Base
 
@@ -80,7 +81,7 @@ def bulk_fill(store: eakte.Store, total: int, batch: int = 20_000) -> float:
                               "status": "open", "confidentiality": "offen", "org_unit": None,
                               "retention_override": False, "retention_years": None,
                               "meta": {}, "created_at": now, "created_by": "admin"})
-                event = ("akte.create", "akte", str(akte_id), details)
+                event = (Action.AKTE_CREATE, "akte", str(akte_id), details)
             elif 1 <= k <= 6:
                 doc_id += 1
                 version_id += 1
@@ -102,7 +103,7 @@ def bulk_fill(store: eakte.Store, total: int, batch: int = 20_000) -> float:
                                  "number": 1, "sha256": sha, "size": size,
                                  "mime": "application/pdf", "filename": title,
                                  "comment": None, "created_at": now, "created_by": "admin"})
-                event = ("document.file", "document", str(doc_id), details)
+                event = (Action.DOCUMENT_FILE, "document", str(doc_id), details)
             elif k in (7, 8):
                 target = doc_id - 6 + (k - 7) + 1  # the block's first and second document
                 version_id += 1
@@ -118,12 +119,12 @@ def bulk_fill(store: eakte.Store, total: int, batch: int = 20_000) -> float:
                                  "mime": "text/plain", "filename": "vermerk.txt",
                                  "comment": "Korrektur Flurstück", "created_at": now,
                                  "created_by": "admin"})
-                event = ("version.add", "document", str(target), details)
+                event = (Action.VERSION_ADD, "document", str(target), details)
             else:
                 target = max(doc_id - 3, 1)
                 details = {"akte": akte_id, "version": 1, "rendition": "original",
                            "sha256": hashlib.sha256(i.to_bytes(8, "big")).hexdigest()}
-                event = ("content.read", "document", str(target), details)
+                event = (Action.CONTENT_READ, "document", str(target), details)
             if i % 50 == 0:  # a new session: another actor, a later commit time
                 now += timedelta(seconds=7, microseconds=123)
             actor = USERS[(i // 50) % len(USERS)]

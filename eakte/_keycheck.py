@@ -40,7 +40,7 @@ from eakte.model import (
 from eakte.model.lifecycle import disposed_akte_ids
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["KeyCleanup", "check_keys", "clean_keys", "where_used"]
 
@@ -74,7 +74,7 @@ def _unwrapped_pairs() -> Any:
     )
 
 
-def check_keys(store: Store, conn: Connection, *, unwrap_blob_keys: bool = True
+def check_keys(store: StoreContext, conn: Connection, *, unwrap_blob_keys: bool = True
                ) -> list[Problem]:
     """Check every key row of an encrypted store (nothing for a plain store).
 
@@ -142,7 +142,7 @@ def check_keys(store: Store, conn: Connection, *, unwrap_blob_keys: bool = True
     return problems
 
 
-def where_used(store: Store, sha256: str) -> tuple[str, list[dict[str, Any]]]:
+def where_used(store: StoreContext, sha256: str) -> tuple[str, list[dict[str, Any]]]:
     """Say which versions and renditions refer to a blob: a phrase and the rows."""
     try:
         with store.read_connection() as conn:
@@ -192,7 +192,7 @@ def _pairs(rows: Iterable[Any]) -> list[tuple[str, int]]:
     return [(str(sha), int(akte_id)) for sha, akte_id in rows]
 
 
-def clean_keys(store: Store, *, grace_seconds: float, actor: str, dry_run: bool
+def clean_keys(store: StoreContext, *, grace_seconds: float, actor: str, dry_run: bool
                ) -> KeyCleanup:
     """Delete orphan wrappings older than the grace period and disposed Akten's key rows.
 

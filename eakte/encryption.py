@@ -36,6 +36,7 @@ from eakte.storage.encrypted import EncryptedBlobStore
 from eakte.storage.local import LocalBlobStore
 
 if TYPE_CHECKING:
+    from eakte.context import StoreContext
     from eakte.store import Store
 
 __all__ = [
@@ -49,7 +50,7 @@ __all__ = [
 _BATCH = 1000
 
 
-def keyring_of(store: Store) -> KeyRing | None:
+def keyring_of(store: StoreContext) -> KeyRing | None:
     """Return the key ring of an encrypted store, None for a plain one."""
     blobs = store.blobs
     return blobs.keyring if isinstance(blobs, EncryptedBlobStore) else None

@@ -38,20 +38,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from eakte._disposal import referenced_by_survivors
 from eakte._keycheck import KeyCleanup, clean_keys
 from eakte.access import StoreJob
+from eakte.audit.events import CONTENT_ACTIONS, Action
 from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.problems import ProblemKind
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
 from eakte.storage import LocalBlobStore
+from eakte.verify import verify_store
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "RepairReport", "repair"]
 
 #: Orphan blobs and temp files younger than this (by modification time) are left alone.
 DEFAULT_GRACE_SECONDS = 3600
-_CONTENT_ACTIONS = ("document.file", "version.add", "rendition.add")
-_DISPOSAL_ACTION = "disposal.deleted"
 _CHUNK = 500
 _TEMP_DIR = "tmp"
 
@@ -114,7 +115,7 @@ class RepairReport:
         }
 
 
-def _audit(store: Store, actor: str, action: str, details: dict[str, Any]) -> None:
+def _audit(store: StoreContext, actor: str, action: str, details: dict[str, Any]) -> None:
     try:
         with store.orm_session() as orm, orm.begin():
             append_events(orm, actor, [PendingEvent(action, "store",
@@ -124,7 +125,7 @@ def _audit(store: Store, actor: str, action: str, details: dict[str, Any]) -> No
         raise StorageError(f"database error while recording {action}: {exc}") from exc
 
 
-def _blob_age(store: Store, sha: str, now: float) -> float | None:
+def _blob_age(store: StoreContext, sha: str, now: float) -> float | None:
     """Seconds since the blob file was written, or None when the backend cannot tell."""
     if not isinstance(store.blobs, LocalBlobStore):
         return None
@@ -136,19 +137,19 @@ def _blob_age(store: Store, sha: str, now: float) -> float | None:
         raise StorageError(f"cannot examine blob {sha}: {exc}") from exc
 
 
-def _recorded_content(store: Store) -> tuple[set[str], set[str]]:
+def _recorded_content(store: StoreContext) -> tuple[set[str], set[str]]:
     """Return the SHA-256s the audit log records as content, and those disposal deleted."""
     recorded: set[str] = set()
     deleted: set[str] = set()
     with store.read_connection() as conn:
         rows = conn.execute(
             select(AuditEvent.action, AuditEvent.details)
-            .where(AuditEvent.action.in_((*_CONTENT_ACTIONS, _DISPOSAL_ACTION)))
+            .where(AuditEvent.action.in_((*sorted(CONTENT_ACTIONS), Action.DISPOSAL_DELETED)))
             .execution_options(yield_per=5000))
         for action, details in rows:
             if not isinstance(details, dict):
                 continue
-            if action == _DISPOSAL_ACTION:
+            if action == Action.DISPOSAL_DELETED:
                 blobs = details.get("blobs_deleted")
                 if isinstance(blobs, list):
                     deleted.update(sha for sha in blobs if isinstance(sha, str))
@@ -157,7 +158,7 @@ def _recorded_content(store: Store) -> tuple[set[str], set[str]]:
     return recorded, deleted
 
 
-def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
+def _classify_orphans(store: StoreContext, orphans: Sequence[str], grace: float,
                       report: RepairReport) -> list[str]:
     """Return the orphans that may go; the others land in ``report`` (kept or problems)."""
     if not orphans:
@@ -168,7 +169,7 @@ def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
     for sha in orphans:
         if sha in recorded and sha not in deleted:
             report.problems.append(Problem(
-                "blob.recorded_orphan", f"blob {sha}",
+                ProblemKind.BLOB_RECORDED_ORPHAN, f"blob {sha}",
                 "the audit log records this blob as a version's content, but no version or "
                 "rendition row refers to it: a row was removed outside eakte. Kept as evidence"))
             report.orphans_kept.append((sha, "recorded in the audit log; its row is gone"))
@@ -185,7 +186,7 @@ def _classify_orphans(store: Store, orphans: Sequence[str], grace: float,
     return removable
 
 
-def _remove_orphans(store: Store, shas: Sequence[str], grace: float, actor: str,
+def _remove_orphans(store: StoreContext, shas: Sequence[str], grace: float, actor: str,
                     report: RepairReport) -> None:
     """Delete ``shas`` in batches, each under the audit head lock with references re-checked.
 
@@ -215,7 +216,7 @@ def _remove_orphans(store: Store, shas: Sequence[str], grace: float, actor: str,
                         removed.append(sha)
                 if removed:
                     append_events(orm, actor, [PendingEvent(
-                        "repair.orphans_removed", "store", store.setting("store_id") or "",
+                        Action.REPAIR_ORPHANS_REMOVED, "store", store.setting("store_id") or "",
                         {"sha256": removed, "count": len(removed), "grace_seconds": grace})],
                         store.clock())
         except SQLAlchemyError as exc:
@@ -237,7 +238,7 @@ def _stale_temp_files(blobs: LocalBlobStore, grace: float) -> int:
         raise StorageError(f"cannot list {blobs.root / _TEMP_DIR}: {exc}") from exc
 
 
-def _refresh_index(store: Store, actor: str, dry_run: bool, report: RepairReport) -> None:
+def _refresh_index(store: StoreContext, actor: str, dry_run: bool, report: RepairReport) -> None:
     indexer = store.indexer
     if indexer is None:
         report.notes.append("the store has no search index")
@@ -255,17 +256,18 @@ def _refresh_index(store: Store, actor: str, dry_run: bool, report: RepairReport
     report.index_refreshed = result.indexed + result.deleted
     report.index_rebuilt = result.full
     if report.index_refreshed or report.outbox or result.full:
-        _audit(store, actor, "repair.index_refreshed", {
+        _audit(store, actor, Action.REPAIR_INDEX_REFRESHED, {
             "outbox": report.outbox, "indexed": result.indexed, "deleted": result.deleted,
             "rebuilt": result.full})
 
 
 def _orphans_from(problems: Iterable[Problem]) -> list[str]:
-    return sorted(p.subject.removeprefix("blob ") for p in problems if p.kind == "blob.orphan")
+    return sorted(p.subject.removeprefix("blob ") for p in problems
+                  if p.kind == ProblemKind.BLOB_ORPHAN)
 
 
 def repair(
-    store: Store,
+    store: StoreContext,
     *,
     dry_run: bool = False,
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
@@ -284,7 +286,7 @@ def repair(
         user: the principal on whose behalf the repair runs, recorded for its events; it
             needs the administrator role on the whole store (default: the store's
             administrator).
-        progress: passed to :meth:`eakte.Store.verify`.
+        progress: passed to :func:`eakte.verify.verify_store`.
 
     Returns:
         the report; ``report.refused`` when errors were found (then nothing was changed).
@@ -295,10 +297,11 @@ def repair(
         StorageError: the database, blob store or checkpoint key failed.
         SearchError: the search backend failed.
     """
-    store.require_job(user, StoreJob.REPAIR)
+    with store.session(user) as s:  # as Store.require_job: refused attempts are audited
+        s.require_store_job(StoreJob.REPAIR)
     report = RepairReport(dry_run=dry_run)
     actor = user or store.admin
-    verified = store.verify(blobs=True, index=False, progress=progress)
+    verified = verify_store(store, blobs=True, index=False, progress=progress)
     report.problems.extend(verified.errors)
     removable = _classify_orphans(store, _orphans_from(verified.notices), grace_seconds,
                                   report)
@@ -317,7 +320,7 @@ def repair(
         else:
             report.temp_removed = store.blobs.cleanup_temp(grace_seconds)
             if report.temp_removed:
-                _audit(store, actor, "repair.temp_removed",
+                _audit(store, actor, Action.REPAIR_TEMP_REMOVED,
                        {"count": report.temp_removed, "grace_seconds": grace_seconds})
     report.keys = clean_keys(store, grace_seconds=grace_seconds, actor=actor, dry_run=dry_run)
     _refresh_index(store, actor, dry_run, report)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
+from eakte.audit.problems import ProblemKind
 from eakte.audit.replay import ReplayResult, replay_check
 from eakte.audit.replay import stream_rows as rows
 from eakte.audit.replay.process import ReplayProcess
@@ -23,7 +24,7 @@ from eakte.errors import EakteError, IntegrityError, Problem
 
 if TYPE_CHECKING:
     from eakte.audit.checkpoint import Checkpoint
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["VerifyReport", "verify_store"]
 
@@ -125,7 +126,7 @@ def _check_records(result: ReplayResult, report: VerifyReport, *, chain_intact: 
     return result.deleted_akten
 
 
-def _replay_helper(store: Store) -> ReplayProcess | None:
+def _replay_helper(store: StoreContext) -> ReplayProcess | None:
     """Start a process for the replay when the store is large enough to gain from one."""
     try:
         with store.read_connection() as conn:
@@ -161,7 +162,7 @@ def _expected_blobs(conn: Connection, deleted: set[int], report: VerifyReport
                 size = int(this_size)
             elif this_size != size and doc_id is not None:
                 report.problems.append(Problem(
-                    "version.size_conflict", f"document {doc_id} version {number}",
+                    ProblemKind.VERSION_SIZE_CONFLICT, f"document {doc_id} version {number}",
                     f"blob {sha[:12]}… is recorded with two different sizes"))
         if size is not None:
             yield str(sha), size
@@ -190,7 +191,7 @@ def _hash_stream(fh: BinaryIO) -> tuple[Any, int]:
     return digest, read
 
 
-def _check_blobs(store: Store, conn: Connection, deleted: set[int], report: VerifyReport,
+def _check_blobs(store: StoreContext, conn: Connection, deleted: set[int], report: VerifyReport,
                  progress: VerifyProgress | None) -> None:
     done = 0
     for sha, size in _expected_blobs(conn, deleted, report):
@@ -203,7 +204,7 @@ def _check_blobs(store: Store, conn: Connection, deleted: set[int], report: Veri
     _check_orphans(store, conn, deleted, report)
 
 
-def _check_blob(store: Store, sha: str, size: int, report: VerifyReport) -> None:
+def _check_blob(store: StoreContext, sha: str, size: int, report: VerifyReport) -> None:
     subject = f"blob {sha}"
     try:
         with store.blobs.open(sha) as fh:
@@ -211,28 +212,28 @@ def _check_blob(store: Store, sha: str, size: int, report: VerifyReport) -> None
     except IntegrityError as exc:  # an encrypted blob: altered, or no key opens it
         used, where = where_used(store, sha)
         report.problems.append(Problem(
-            exc.problems[0].kind if exc.problems else "blob.corrupt", subject,
+            exc.problems[0].kind if exc.problems else ProblemKind.BLOB_CORRUPT, subject,
             f"{exc}" + (f"; {used}" if used else ""), data={"used_by": where}))
         return
     except EakteError as exc:
-        report.problems.append(Problem("blob.missing", subject, f"cannot read: {exc}"))
+        report.problems.append(Problem(ProblemKind.BLOB_MISSING, subject, f"cannot read: {exc}"))
         return
     except OSError as exc:
-        report.problems.append(Problem("blob.unreadable", subject, f"cannot read: {exc}"))
+        report.problems.append(Problem(ProblemKind.BLOB_UNREADABLE, subject, f"cannot read: {exc}"))
         return
     report.blobs += 1
     report.blob_bytes += read
     if digest.hexdigest() != sha:
         report.problems.append(Problem(
-            "blob.corrupt", subject,
+            ProblemKind.BLOB_CORRUPT, subject,
             f"content hashes to {digest.hexdigest()[:12]}…: the stored bytes were altered"
             + (f"; {used}" if (used := where_used(store, sha)[0]) else "")))
     elif read != size:
         report.problems.append(Problem(
-            "blob.size_mismatch", subject, f"{read} bytes stored, {size} recorded"))
+            ProblemKind.BLOB_SIZE_MISMATCH, subject, f"{read} bytes stored, {size} recorded"))
 
 
-def _check_orphans(store: Store, conn: Connection, deleted: set[int],
+def _check_orphans(store: StoreContext, conn: Connection, deleted: set[int],
                    report: VerifyReport) -> None:
     """Report stored blobs no surviving version or rendition refers to, batch by batch."""
     listing = iter(store.blobs)
@@ -246,12 +247,12 @@ def _check_orphans(store: Store, conn: Connection, deleted: set[int],
         for sha in names:
             if sha not in used:
                 report.problems.append(Problem(
-                    "blob.orphan", f"blob {sha}",
+                    ProblemKind.BLOB_ORPHAN, f"blob {sha}",
                     "no version refers to this blob (left by an interrupted write); harmless",
                     severity="notice"))
 
 
-def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
+def verify_store(store: StoreContext, *, blobs: bool = True, index: bool = True,
                  progress: VerifyProgress | None = None,
                  checkpoints: Sequence[tuple[str, Checkpoint]] = (),
                  public_keys: Sequence[bytes] = ()) -> VerifyReport:
@@ -308,14 +309,14 @@ def verify_store(store: Store, *, blobs: bool = True, index: bool = True,
                 reason = indexer.backend.needs_rebuild()
                 if reason:
                     report.problems.append(Problem(
-                        "index.rebuild_needed", "search index",
+                        ProblemKind.INDEX_REBUILD_NEEDED, "search index",
                         f"{reason} (run 'eakte reindex --full')", severity="notice"))
                 else:
                     report.problems.extend(indexer.pending_problems())
                     report.problems.extend(indexer.drift())
         except EakteError as exc:
             report.problems.append(Problem(
-                "index.unavailable", "search index", f"cannot check the index: {exc}",
+                ProblemKind.INDEX_UNAVAILABLE, "search index", f"cannot check the index: {exc}",
                 severity="notice"))
         report.seconds["index"] = time.perf_counter() - t3
     return report

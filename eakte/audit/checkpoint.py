@@ -36,8 +36,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 
+from eakte.audit.events import Action
 from eakte.audit.log import GENESIS_HASH, PendingEvent, append_events, format_time
 from eakte.audit.merkle import MerkleAccumulator
+from eakte.audit.problems import ProblemKind
 from eakte.errors import (
     EakteError,
     EakteWarning,
@@ -51,6 +53,7 @@ from eakte.model import AuditEvent, AuditHead
 from eakte.model.checkpoint import AuditCheckpoint
 
 if TYPE_CHECKING:
+    from eakte.context import StoreContext
     from eakte.store import Store
 
 __all__ = [
@@ -68,7 +71,7 @@ __all__ = [
 #: First line of every checkpoint text; names the format and its version.
 FORMAT_LINE: Final = "eakte-checkpoint v1"
 #: The audit action recorded for each checkpoint taken.
-CHECKPOINT_ACTION: Final = "audit.checkpoint"
+CHECKPOINT_ACTION: Final = Action.AUDIT_CHECKPOINT
 _HASH: Final = 32
 _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 _LINE_PATTERNS: Final = (
@@ -257,7 +260,7 @@ def _trusted_base(seq: int, head_hash: str, text: str, frontier: bytes,
     return acc
 
 
-def _plan(store: Store, public_key: bytes) -> _Plan | None:
+def _plan(store: StoreContext, public_key: bytes) -> _Plan | None:
     """Phase one: hash the events since the last checkpoint (or all), checking the chain.
 
     Raises:
@@ -275,7 +278,7 @@ def _plan(store: Store, public_key: bytes) -> _Plan | None:
             raise IntegrityError(
                 f"the audit log ends at event {head.seq}, but checkpoint {last_seq} covers "
                 f"{last_seq} events; refusing to sign it (run 'eakte verify')",
-                [Problem("checkpoint.truncated", f"checkpoint {last_seq}",
+                [Problem(ProblemKind.CHECKPOINT_TRUNCATED, f"checkpoint {last_seq}",
                          "events were removed from the end of the log")])
         if last:
             new = conn.scalar(select(func.count()).select_from(AuditEvent).where(
@@ -301,7 +304,7 @@ def _plan(store: Store, public_key: bytes) -> _Plan | None:
                 raise IntegrityError(
                     f"checkpoint {seq} is damaged; run 'eakte verify' before taking new "
                     "checkpoints",
-                    [Problem("checkpoint.signature_invalid", f"checkpoint {seq}",
+                    [Problem(ProblemKind.CHECKPOINT_SIGNATURE_INVALID, f"checkpoint {seq}",
                              "its signature does not verify")])
             signed_heads[seq] = cp.head
         block: list[bytes] = []
@@ -311,13 +314,13 @@ def _plan(store: Store, public_key: bytes) -> _Plan | None:
             if seq != expected:
                 raise IntegrityError(
                     f"the audit log has a gap at event {expected}; run 'eakte verify'",
-                    [_problem("audit.sequence_gap", expected, "event missing")])
+                    [_problem(ProblemKind.AUDIT_SEQUENCE_GAP, expected, "event missing")])
             prev = sha256(prev + canonical).digest()
             if prev.hex() != stored or signed_heads.get(seq, stored) != stored:
                 raise IntegrityError(
                     f"the audit log does not extend the last checkpoint at event {seq}; "
                     "refusing to sign it (run 'eakte verify')",
-                    [_problem("audit.hash_mismatch", seq,
+                    [_problem(ProblemKind.AUDIT_HASH_MISMATCH, seq,
                               "the chain recomputed from the signed checkpoint differs")])
             acc.add(prev)
             if seq > last_seq:
@@ -326,11 +329,11 @@ def _plan(store: Store, public_key: bytes) -> _Plan | None:
         if expected - 1 != head.seq or (head.seq and prev.hex() != head.hash):
             raise IntegrityError(
                 "the audit head does not match the log; refusing to sign it (run 'eakte verify')",
-                [Problem("audit.head_mismatch", "audit head", "head and log disagree")])
+                [Problem(ProblemKind.AUDIT_HEAD_MISMATCH, "audit head", "head and log disagree")])
     return _Plan(base_seq=last_seq, size=head.seq, head=prev, acc=acc, block=block)
 
 
-def create_checkpoint(store: Store, key: KeyProvider, *, actor: str | None = None,
+def create_checkpoint(store: StoreContext, key: KeyProvider, *, actor: str | None = None,
                       attempts: int = 3) -> Checkpoint | None:
     """Sign a checkpoint over the whole log, store it and record it as an audit event.
 
@@ -398,7 +401,7 @@ def _insert(orm: OrmSession, cp: Checkpoint, plan: _Plan, actor: str, now: datet
     return True
 
 
-def stored_checkpoints(store: Store, *, seq: int | None = None,
+def stored_checkpoints(store: StoreContext, *, seq: int | None = None,
                        newest: bool = False) -> list[Checkpoint]:
     """Return the checkpoints stored in ``store``, oldest first, as signed (not verified).
 

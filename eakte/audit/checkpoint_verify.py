@@ -21,13 +21,14 @@ from sqlalchemy import Connection, select
 from eakte.audit.checkpoint import CHECKPOINT_ACTION, Checkpoint, unpack_hashes
 from eakte.audit.log import GENESIS_HASH, format_time
 from eakte.audit.merkle import MerkleAccumulator
+from eakte.audit.problems import ProblemKind
 from eakte.errors import InvalidInput, Problem
 from eakte.keys import key_id
 from eakte.model import AuditEvent
 from eakte.model.checkpoint import AuditCheckpoint
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["verify_checkpoints", "verify_store_checkpoints"]
 
@@ -58,7 +59,7 @@ class _Leaves:
         for base, seq in spans:
             if base != end:
                 problems.append(Problem(
-                    "checkpoint.data_mismatch", f"checkpoint {seq}",
+                    ProblemKind.CHECKPOINT_DATA_MISMATCH, f"checkpoint {seq}",
                     f"its stored event hashes start after event {base}, but the previous "
                     f"checkpoint ends at event {end}: a checkpoint row was removed or altered"))
             else:
@@ -83,7 +84,7 @@ class _Leaves:
             select(AuditCheckpoint.event_hashes).where(AuditCheckpoint.seq == last)) or b"")
         if len(data) != _HASH * (last - first + 1):
             self._problems.append(Problem(
-                "checkpoint.data_mismatch", f"checkpoint {last}",
+                ProblemKind.CHECKPOINT_DATA_MISMATCH, f"checkpoint {last}",
                 f"its stored event hashes cover {len(data) / _HASH:g} events, not "
                 f"{last - first + 1}"))
             data = b""
@@ -132,30 +133,30 @@ def _stored_targets(conn: Connection, store_id: str, trusted: Sequence[bytes],
     seen: set[int] = set()
     columns = [c for c in AuditCheckpoint.__table__.c if c.name != "event_hashes"]
     for values in conn.execute(select(*columns).order_by(AuditCheckpoint.seq)):
-        row = AuditCheckpoint(**values._mapping)
+        row = AuditCheckpoint(**values._asdict())
         seen.add(row.seq)
         subject = f"checkpoint {row.seq}"
         spans.append((row.base_seq, row.seq))
         try:
             cp = Checkpoint.parse(row.text)
         except InvalidInput as exc:
-            problems.append(Problem("checkpoint.unreadable", subject,
+            problems.append(Problem(ProblemKind.CHECKPOINT_UNREADABLE, subject,
                                     f"the stored text is not a checkpoint: {exc}"))
             continue
         differ = _column_differences(row, cp)
         if differ:
             problems.append(Problem(
-                "checkpoint.column_mismatch", subject,
+                ProblemKind.CHECKPOINT_COLUMN_MISMATCH, subject,
                 f"column(s) {', '.join(differ)} differ from the signed text (row edited)",
                 data={"seq": row.seq}))
         why = _signature_problem(cp, trusted)
         if why is not None:
-            problems.append(Problem("checkpoint.signature_invalid", subject, why,
+            problems.append(Problem(ProblemKind.CHECKPOINT_SIGNATURE_INVALID, subject, why,
                                     data={"seq": cp.size}))
             continue
         if cp.store_id != store_id:
             problems.append(Problem(
-                "checkpoint.store_mismatch", subject,
+                ProblemKind.CHECKPOINT_STORE_MISMATCH, subject,
                 f"signed for store {cp.store_id}, this is store {store_id}"))
             continue
         try:
@@ -164,13 +165,13 @@ def _stored_targets(conn: Connection, store_id: str, trusted: Sequence[bytes],
             folded = ""
         if folded != cp.root:
             problems.append(Problem(
-                "checkpoint.data_mismatch", subject,
+                ProblemKind.CHECKPOINT_DATA_MISMATCH, subject,
                 "its stored Merkle frontier does not fold to the signed root (row edited)"))
         targets.append(_Target(subject, cp))
     for size, seq in sorted(recorded.items()):
         if size not in seen:
             problems.append(Problem(
-                "checkpoint.missing", f"checkpoint {size}",
+                ProblemKind.CHECKPOINT_MISSING, f"checkpoint {size}",
                 f"audit event {seq} records this checkpoint, but its row is gone from "
                 "audit_checkpoints (removed)", data={"seq": size}))
     return targets, spans
@@ -217,17 +218,17 @@ def verify_checkpoints(
         subject = f"checkpoint file {name} ({cp.size} events)"
         why = _signature_problem(cp, trusted_keys)
         if why is not None:
-            problems.append(Problem("checkpoint.signature_invalid", subject, why,
+            problems.append(Problem(ProblemKind.CHECKPOINT_SIGNATURE_INVALID, subject, why,
                                     data={"seq": cp.size}))
         elif cp.store_id != store_id:
             problems.append(Problem(
-                "checkpoint.store_mismatch", subject,
+                ProblemKind.CHECKPOINT_STORE_MISMATCH, subject,
                 f"signed for store {cp.store_id}, this is store {store_id}"))
         else:
             targets.append(_Target(subject, cp))
     if not trusted_keys and (spans or external):
         problems.append(Problem(
-            "checkpoint.key_not_pinned", "checkpoints",
+            ProblemKind.CHECKPOINT_KEY_NOT_PINNED, "checkpoints",
             "signatures were checked only against the public keys the checkpoints carry; "
             "someone who can rewrite the database can sign with a key of their own. Pass the "
             "trusted public key (--public-key) or configure the checkpoint key",
@@ -326,7 +327,7 @@ def _compare(conn: Connection, targets: list[_Target], leaves: _Leaves,
                         if first_diff is not None and not warned_data:
                             warned_data = True
                             problems.append(Problem(
-                                "checkpoint.data_mismatch", target.subject,
+                                ProblemKind.CHECKPOINT_DATA_MISMATCH, target.subject,
                                 f"the log matches the signed root, but the stored hash of "
                                 f"event {first_diff} in audit_checkpoints differs (row edited)"))
                     else:
@@ -342,7 +343,7 @@ def _compare(conn: Connection, targets: list[_Target], leaves: _Leaves,
             extra = (f"; the log also differs from event {first_diff} on"
                      if first_diff is not None else "")
             problems.append(Problem(
-                "checkpoint.truncated", target.subject,
+                ProblemKind.CHECKPOINT_TRUNCATED, target.subject,
                 f"the log ends at event {pos}, but this checkpoint covers {size} events: "
                 f"events were removed from the end{extra}",
                 data={"seq": size, "log_size": pos, "first_bad_seq": first_diff}))
@@ -369,11 +370,11 @@ def _mismatch(target: _Target, pos: int, first_diff: int | None,
                    f"events after event {last_ok} (the newest checkpoint that still matches) "
                    "were edited, inserted, removed or reordered")
         data = {"seq": cp.size, "first_bad_seq": None, "after_seq": last_ok}
-    return Problem("checkpoint.prefix_mismatch", target.subject, message, data=data)
+    return Problem(ProblemKind.CHECKPOINT_PREFIX_MISMATCH, target.subject, message, data=data)
 
 
 def verify_store_checkpoints(
-    store: Store,
+    store: StoreContext,
     conn: Connection,
     *,
     external: Sequence[tuple[str, Checkpoint]] = (),

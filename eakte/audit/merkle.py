@@ -86,10 +86,7 @@ class MerkleAccumulator:
 
     def copy(self) -> MerkleAccumulator:
         """Return an independent accumulator in the same state."""
-        twin = MerkleAccumulator()
-        twin._size = self._size
-        twin._stack = list(self._stack)
-        return twin
+        return MerkleAccumulator(self._size, self.frontier)
 
     def add(self, event_hash: bytes) -> None:
         """Append one leaf (an event's 32-byte chain hash)."""

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, select
 
 from eakte.audit.log import CANONICAL_FORMAT, GENESIS_HASH, event_akte_id, format_time
+from eakte.audit.problems import ProblemKind
 from eakte.errors import Problem
 from eakte.model import AuditEvent, AuditHead
 
@@ -176,17 +177,18 @@ def _compare_decoded(seq: int, canon: bytes, columns: tuple[Any, ...], time_text
         try:
             doc = json.loads(canon)
         except ValueError:
-            problems.append(_problem("audit.undecodable", seq, "canonical bytes are not JSON"))
+            problems.append(_problem(ProblemKind.AUDIT_UNDECODABLE, seq,
+                                     "canonical bytes are not JSON"))
             return
     if not isinstance(doc, dict):
-        problems.append(_problem("audit.undecodable", seq,
+        problems.append(_problem(ProblemKind.AUDIT_UNDECODABLE, seq,
                                  "canonical bytes are no JSON object"))
         return
     if not doc:
         return
     if doc.get("seq") != seq:
         problems.append(_problem(
-            "audit.reordered", seq,
+            ProblemKind.AUDIT_REORDERED, seq,
             f"row {seq} holds the bytes of event {doc.get('seq')} (moved or reordered)"))
         return
     actor, action, object_type, object_id, akte_id = columns
@@ -195,7 +197,7 @@ def _compare_decoded(seq: int, canon: bytes, columns: tuple[Any, ...], time_text
     differ = _column_differences(values, time_text, details, doc)
     if differ:
         problems.append(_problem(
-            "audit.column_mismatch", seq,
+            ProblemKind.AUDIT_COLUMN_MISMATCH, seq,
             f"column(s) {', '.join(differ)} differ from the hashed bytes (row edited)"))
 
 
@@ -247,7 +249,7 @@ def verify_chain(
             if seq != expected_seq:
                 problems.append(
                     _problem(
-                        "audit.sequence_gap",
+                        ProblemKind.AUDIT_SEQUENCE_GAP,
                         seq,
                         f"expected event {expected_seq} next, found {seq}: "
                         f"{'events deleted' if seq > expected_seq else 'duplicate sequence'}",
@@ -278,7 +280,7 @@ def verify_chain(
             if sha256(fromhex(prev) + canon).hexdigest() != row_hash:
                 problems.append(
                     _problem(
-                        "audit.hash_mismatch",
+                        ProblemKind.AUDIT_HASH_MISMATCH,
                         seq,
                         "hash does not follow from the previous event and this event's bytes: "
                         "this event or the one before it was altered, inserted or removed",
@@ -298,12 +300,12 @@ def verify_chain(
     last_seq = expected_seq - 1
     if head is None:
         problems.append(
-            Problem("audit.head_missing", "audit head", "the chain head row is missing")
+            Problem(ProblemKind.AUDIT_HEAD_MISSING, "audit head", "the chain head row is missing")
         )
     elif head.seq != last_seq or (count and head.hash != prev):
         problems.append(
             Problem(
-                "audit.head_mismatch",
+                ProblemKind.AUDIT_HEAD_MISMATCH,
                 "audit head",
                 f"head records event {head.seq} ({head.hash[:12]}…) but the log ends at "
                 f"event {last_seq}: events at the end were removed or the head was altered",

@@ -8,8 +8,9 @@ classes and to :mod:`eakte.search.analysis`. Bump
 from __future__ import annotations
 
 import math
+import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from whoosh import query as wq
@@ -32,9 +33,12 @@ __all__ = [
     "build_schema",
     "document_fields",
     "id_query",
+    "latest_generation",
     "scores_of",
+    "segment_pattern",
     "step_through",
     "tiered_merge",
+    "toc_filename",
     "top_collector",
     "translate",
 ]
@@ -42,6 +46,34 @@ __all__ = [
 _KEYWORD_FIELDS: Final = {"aktenzeichen": "az", "kind": "kind", "mime": "mime"}
 _SEPARATOR: Final = "\x1f"  # between the Aktenzeichen prefixes in az_prefix
 _MAX_PREFIX: Final = 100
+
+
+# -- the index folder's file names ------------------------------------------------------
+# Whoosh 2.7 names its table-of-contents and segment files only through private class
+# methods of ``whoosh.index.TOC`` (``_filename``, ``_pattern``, ``_segment_pattern``,
+# ``_latest_generation``). These three reproduce that naming, which is part of the
+# on-disk format Whoosh 2.7 reads, so the backend needs no private Whoosh API.
+
+
+def toc_filename(indexname: str, generation: int) -> str:
+    """Return the file name of the table of contents of ``generation``."""
+    return f"_{indexname}_{generation}.toc"
+
+
+def latest_generation(files: Iterable[str], indexname: str) -> int:
+    """Return the newest table-of-contents generation among ``files``, or -1 if none.
+
+    Args:
+        files: the names in the index folder (a Whoosh storage iterates over them).
+        indexname: the index's name within the folder.
+    """
+    pattern = re.compile(rf"^_{re.escape(indexname)}_([0-9]+)\.toc$")
+    return max((int(m.group(1)) for m in map(pattern.match, files) if m), default=-1)
+
+
+def segment_pattern(indexname: str) -> re.Pattern[str]:
+    """Return the pattern of the segment files of ``indexname``."""
+    return re.compile(rf"({re.escape(indexname)}_[0-9a-z]+)[.][A-Za-z0-9_.]+")
 
 
 def build_schema(analyzer: Any) -> Schema:

@@ -122,12 +122,14 @@ class GermanStemFilter(Filter):  # type: ignore[misc]  # whoosh is untyped
         self.decompound = decompound
         self._splitter: CompoundSplitter | None = None
 
-    def _config(self) -> dict[str, Any]:
+    @property
+    def config(self) -> dict[str, Any]:
+        """What defines this filter: equal configurations stem alike (also its pickled state)."""
         return {"version": self.version, "extra_words": self.extra_words,
                 "decompound": self.decompound}
 
     def __getstate__(self) -> dict[str, Any]:
-        return self._config()
+        return self.config
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.version = str(state.get("version", "unknown"))
@@ -136,7 +138,7 @@ class GermanStemFilter(Filter):  # type: ignore[misc]  # whoosh is untyped
         self._splitter = None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, GermanStemFilter) and self._config() == other._config()
+        return isinstance(other, GermanStemFilter) and self.config == other.config
 
     def __hash__(self) -> int:
         return hash((self.version, self.extra_words, self.decompound))

@@ -21,29 +21,29 @@ on when autovacuum last ran. The table comment records the layout and whether th
 was ever fully built (a new table asks for a rebuild, as a new Whoosh folder does).
 
 Analysis. Python normalises all indexed text and every query word the same way before
-PostgreSQL sees it: lower case, NFKC, soft hyphens removed, accents other than ä/ö/ü
-stripped (Café = Cafe), ae/oe/ue folded to ä/ö/ü by the Snowball 3 rules of
-:func:`eakte.search._german.fold` ("u" between vowels and "qu" stay: Steuer, Quelle), tokens
-over :data:`~eakte.search.analysis.MAX_TOKEN_CHARS` dropped. PostgreSQL's ``german``
-Snowball stemmer then folds ä/ö/ü → a/o/u and ß → ss and stems: ``Müller`` = ``Mueller`` =
-``muller``, ``Straße`` = ``Strasse``, ``Anträge`` = ``Antrag``. ``unaccent`` (contrib, often
-missing on managed servers) and custom text search configurations are not needed. Compounds
-are split at index time by eakte's dictionary splitter and their parts appended as words
-(``bau antrag`` after ``Bauantrag``), so ``Antrag`` finds ``Bauantrag`` and
-``Digitalisierung`` finds ``Verwaltungsdigitalisierung``; query words are never split.
+PostgreSQL sees it (:mod:`eakte.search._pgtext`): lower case, NFKC, soft hyphens removed,
+accents other than ä/ö/ü stripped (Café = Cafe), ae/oe/ue folded to ä/ö/ü by the Snowball 3
+rules of :func:`eakte.search._german.fold` ("u" between vowels and "qu" stay: Steuer,
+Quelle), tokens over :data:`~eakte.search.analysis.MAX_TOKEN_CHARS` dropped. PostgreSQL's
+``german`` Snowball stemmer then folds ä/ö/ü → a/o/u and ß → ss and stems: ``Müller`` =
+``Mueller`` = ``muller``, ``Straße`` = ``Strasse``, ``Anträge`` = ``Antrag``. ``unaccent``
+(contrib, often missing on managed servers) and custom text search configurations are not
+needed. Compounds are split at index time by eakte's dictionary splitter and their parts
+appended as words (``bau antrag`` after ``Bauantrag``), so ``Antrag`` finds ``Bauantrag``
+and ``Digitalisierung`` finds ``Verwaltungsdigitalisierung``; query words are never split.
 Weights: title A, metadata values B, text C, file name D (each with its compound parts);
 ``title:``, ``meta:`` and ``filename:`` restrict a clause to their weight. Ranking:
 ``ts_rank_cd`` with length normalisation (flags 1|32).
 
 Queries are parsed by :func:`eakte.search.query.parse_query`, the parser every backend
-shares. Each text clause becomes ``phraseto_tsquery('german', …)`` (a word with ``*``:
-``to_tsquery('german', 'word:*')``), evaluated by PostgreSQL; the serialised results are
-combined with ``&``/``!`` and weight labels and sent back as one bound ``tsquery``.
-Aktenzeichen, kind and MIME type compare the stored values (``lower(…) = …`` or ``LIKE``
-with escaped wildcards), dates compare UTC days. User input only ever travels as bound
-parameters. Snippets are built like the other backends' (:func:`~eakte.search.query.
-make_snippet` over the stored text, marks from eakte's analyzer, so ``Antrag`` marks
-``Bauantrag``).
+shares, and turned into SQL by :mod:`eakte.search._pgquery`. Each text clause becomes
+``phraseto_tsquery('german', …)`` (a word with ``*``: ``to_tsquery('german', 'word:*')``),
+evaluated by PostgreSQL; the serialised results are combined with ``&``/``!`` and weight
+labels and sent back as one bound ``tsquery``. Aktenzeichen, kind and MIME type compare the
+stored values (``lower(…) = …`` or ``LIKE`` with escaped wildcards), dates compare UTC
+days. User input only ever travels as bound parameters. Snippets are built like the other
+backends' (:func:`~eakte.search.query.make_snippet` over the stored text, marks from
+eakte's analyzer, so ``Antrag`` marks ``Bauantrag``).
 
 What matches differently from the Whoosh backend (same folding rules, splitter and query
 parser, but PostgreSQL's stemmer and tokenizer):
@@ -80,7 +80,6 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date
 from functools import lru_cache
 from itertools import chain
 from typing import Any, ClassVar, Final
@@ -90,19 +89,13 @@ from sqlalchemy import TextClause as SqlText
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from eakte.errors import InvalidInput, SearchError
-from eakte.search._german import CompoundSplitter, fold
+from eakte.search._german import CompoundSplitter
 from eakte.search._pglock import advisory_lock
-from eakte.search.analysis import (
-    ANALYZER_VERSION,
-    MAX_TOKEN_CHARS,
-    analyze,
-    german_analyzer,
-    normalise_word,
-)
+from eakte.search._pgquery import search_statement
+from eakte.search._pgtext import NORMALISATION, clean, normalise, within_budget
+from eakte.search.analysis import ANALYZER_VERSION, analyze, german_analyzer
 from eakte.search.base import IndexDocument, IndexEntry, SearchHit, SearchQuery, SearchResult
 from eakte.search.query import (
-    DateClause,
-    KeywordClause,
     ParsedQuery,
     TextClause,
     check_query,
@@ -111,7 +104,8 @@ from eakte.search.query import (
     match_spans,
 )
 
-__all__ = ["LAYOUT", "LEXEME_BUDGET", "MAX_INDEX_CHARS", "PostgresSearchBackend", "normalise"]
+__all__ = ["LAYOUT", "LEXEME_BUDGET", "MAX_INDEX_CHARS", "NORMALISATION", "PostgresSearchBackend",
+           "normalise"]
 
 #: Text beyond this many characters is not indexed.
 MAX_INDEX_CHARS: Final = 1_000_000
@@ -120,116 +114,13 @@ MAX_INDEX_CHARS: Final = 1_000_000
 LEXEME_BUDGET: Final = {"A": 50_000, "B": 200_000, "C": 600_000, "D": 20_000}
 #: Table layout; a table of another layout is dropped and recreated by ``clear()``.
 LAYOUT: Final = 1
-#: Version of the Python-side normalisation in this module.
-NORMALISATION: Final = 1
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,47}(?:\.[a-z_][a-z0-9_]{0,47})?$")
-_W = r"[\w\u0300-\u036f\u00ad]"
-_LONG_TOKEN = re.compile(rf"\b{_W}{{{MAX_TOKEN_CHARS + 1},}}")
-_FOLDABLE = re.compile(rf"\b{_W}*?(?:ae|oe|ue|[^\x00-\x7f]){_W}*")
-_TOKEN = re.compile(r"\w+")
 _SPLITTABLE = re.compile(r"\b[^\W\d_]{6,48}\b")
-_LEXEME = re.compile(r"('(?:[^'\\]|''|\\.)*')(:[*A-D]+)?")  # in a serialised tsquery
-_WEIGHTS: Final = {"title": "A", "meta": "B", "content": "C", "filename": "D"}
-_KEYWORD_COLUMNS: Final = {"aktenzeichen": "aktenzeichen", "kind": "kind", "mime": "mime"}
 _COLUMNS: Final = ("document_id", "akte_id", "aktenzeichen", "title", "content", "kind", "mime",
                    "filename", "meta", "created_at", "document_date", "version", "sha256",
                    "analyzer")
 _MIN_SCORE: Final = 1e-6
-
-
-@lru_cache(maxsize=131_072)
-def _fold_word(word: str) -> str:
-    return fold(normalise_word(word))
-
-
-def normalise(text_: str) -> str:
-    """Return ``text_`` lower-cased and folded as the index and queries see it.
-
-    ``"Mueller, Café"`` → ``"müller, cafe"``; tokens longer than
-    :data:`~eakte.search.analysis.MAX_TOKEN_CHARS` become a space.
-    """
-    lowered = _LONG_TOKEN.sub(" ", text_.lower())
-    return _FOLDABLE.sub(lambda m: _fold_word(m.group()), lowered)
-
-
-def _clean(value: str) -> str:
-    """Remove what PostgreSQL text cannot hold: NUL characters and lone surrogates."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def _within_budget(text_: str, budget: int) -> str:
-    """Cut ``text_`` where its distinct words would exceed ``budget`` bytes."""
-    if len(text_) * 2 < budget:
-        return text_
-    seen: set[str] = set()
-    cost = 0
-    for match in _TOKEN.finditer(text_):
-        word = match.group()
-        if word not in seen:
-            seen.add(word)
-            cost += len(word.encode("utf-8")) + 10
-            if cost > budget:
-                return text_[:match.start()]
-    return text_
-
-
-def _weighted(tsquery: str, weights: str) -> str:
-    """Restrict every lexeme of a serialised tsquery to weights (``'bau':*`` → ``'bau':*A``)."""
-    if not weights:
-        return tsquery
-    return _LEXEME.sub(
-        lambda m: f"{m.group(1)}:{'*' if '*' in (m.group(2) or '') else ''}{weights}", tsquery)
-
-
-def _like_prefix(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-class _Sql:
-    """Bound parameters and fixed SQL fragments of one search."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    def param(self, value: object) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def tsquery(self, clause: TextClause) -> str | None:
-        """Return SQL computing a clause's tsquery, or None if nothing is left to search."""
-        norm = normalise(clause.text).strip()
-        if not norm:
-            return None
-        if clause.prefix and _TOKEN.fullmatch(norm):
-            pattern = f"'{norm}':*"  # one word of letters, digits or _: nothing to escape
-            return f"to_tsquery('german', {self.param(pattern)})"
-        return f"phraseto_tsquery('german', {self.param(norm)})"
-
-    def condition(self, clause: KeywordClause | DateClause) -> str:
-        if isinstance(clause, KeywordClause):
-            column = _KEYWORD_COLUMNS[clause.field]
-            if clause.prefix:
-                return f"lower({column}) LIKE {self.param(_like_prefix(clause.value))}"
-            return f"lower({column}) = {self.param(clause.value)}"
-        low: date | None
-        high: date | None
-        if clause.field == "created":
-            low, high = (b.replace(tzinfo=UTC) if b else None for b in clause.bounds())
-            column = "created_at"
-        else:
-            low, high, column = clause.start, clause.end, "document_date"
-        parts = [f"{column} >= {self.param(low)}" if low is not None else "",
-                 f"{column} <= {self.param(high)}" if high is not None else ""]
-        return " AND ".join(p for p in parts if p)
 
 
 class PostgresSearchBackend:
@@ -378,20 +269,20 @@ class PostgresSearchBackend:
 
     def _prepared(self, raw: str, weight: str) -> str:
         """Return text normalised and followed by its compounds' parts, within budget."""
-        norm = normalise(_clean(raw[:MAX_INDEX_CHARS]))
+        norm = normalise(clean(raw[:MAX_INDEX_CHARS]))
         if self._splitter is not None:
             words = dict.fromkeys(_SPLITTABLE.findall(norm))  # ordered: deterministic output
             found = dict.fromkeys(chain.from_iterable(map(self._surfaces, words)))
             norm = f"{norm} {' '.join(found)}" if found else norm
-        return _within_budget(norm, LEXEME_BUDGET[weight])
+        return within_budget(norm, LEXEME_BUDGET[weight])
 
     def _row(self, doc: IndexDocument, tag: str) -> dict[str, Any]:
-        meta = {_clean(k): _clean(v) for k, v in doc.metadata.items()}
+        meta = {clean(k): clean(v) for k, v in doc.metadata.items()}
         return {
             "document_id": doc.document_id, "akte_id": doc.akte_id,
-            "aktenzeichen": _clean(doc.aktenzeichen), "title": _clean(doc.title),
-            "content": _clean(doc.text[:self.stored_chars]), "kind": _clean(doc.kind),
-            "mime": _clean(doc.mime), "filename": _clean(doc.filename),
+            "aktenzeichen": clean(doc.aktenzeichen), "title": clean(doc.title),
+            "content": clean(doc.text[:self.stored_chars]), "kind": clean(doc.kind),
+            "mime": clean(doc.mime), "filename": clean(doc.filename),
             "meta": json.dumps(meta, ensure_ascii=False), "created_at": doc.created_at,
             "document_date": doc.document_date, "version": doc.version,
             "sha256": doc.sha256, "analyzer": tag,
@@ -514,49 +405,11 @@ class PostgresSearchBackend:
             raise self._fail("search", exc) from exc
 
     def _run(self, conn: Connection, parsed: ParsedQuery, query: SearchQuery) -> SearchResult:
-        sql = _Sql()
-        clauses = [(c, False) for c in parsed.required] + [(c, True) for c in parsed.excluded]
-        texts = [(c, negated, expr) for c, negated in clauses if isinstance(c, TextClause)
-                 for expr in [sql.tsquery(c)] if expr is not None]
-        where: list[str] = []
-        for clause, negated in clauses:
-            if not isinstance(clause, TextClause):
-                test = sql.condition(clause)
-                where.append(f"NOT coalesce({test}, false)" if negated else f"({test})")
-        main: list[str] = []
-        if texts:  # PostgreSQL parses and stems each clause; combine the serialised results
-            row = conn.execute(text("SELECT " + ", ".join(
-                f"CAST({expr} AS text)" for _, _, expr in texts)), sql.params).one()
-            for (clause, negated, _), tsq in zip(texts, row, strict=True):
-                if tsq:  # empty: stop words only
-                    weights = "".join(sorted(_WEIGHTS[f] for f in clause.fields))
-                    restricted = _weighted(tsq, "" if len(weights) == 4 else weights)
-                    main.append(f"!({restricted})" if negated else f"({restricted})")
-        if not main and not where:
+        built = search_statement(conn, parsed, query)
+        if built is None:
             return SearchResult(hits=[], total=0)  # nothing searchable left in the query
-        by_date = query.order == "date"
-        inner = score = "0.0"
-        if main:
-            q = f"CAST({sql.param(' & '.join(main))} AS tsquery)"
-            where.insert(0, f"tsv @@ {q}")
-            inner = "0.0" if by_date else f"ts_rank_cd(tsv, {q}, 33)"
-            score = f"ts_rank_cd(d.tsv, {q}, 33)" if by_date else "h.score"  # returned rows
-        if query.akte_ids is not None:
-            where.append(f"akte_id = ANY({sql.param(sorted(query.akte_ids))})")
-        order = "created_at DESC, document_id DESC"
-        if not by_date:
-            order = f"score DESC, {order}"
-        # Only fixed fragments and parameter names are joined here. The innermost query is
-        # fenced (OFFSET 0), so only narrow rows reach the window and the sort.
-        statement = f"""SELECT h.document_id, d.akte_id, d.aktenzeichen, d.title,
-                {score} AS score, h.total, d.content
-            FROM (SELECT document_id, created_at, score, count(*) OVER () AS total
-                  FROM (SELECT document_id, created_at, {inner} AS score FROM {{t}}
-                        WHERE {" AND ".join(where)} OFFSET 0) AS s
-                  ORDER BY {order} LIMIT {max(query.limit, 1)}) AS h
-            JOIN {{t}} AS d ON d.document_id = h.document_id
-            ORDER BY {", ".join(f"h.{part}" for part in order.split(", "))}"""  # noqa: S608
-        rows = conn.execute(self._sql(statement), sql.params).all()
+        statement, params = built
+        rows = conn.execute(self._sql(statement), params).all()
         total = int(rows[0].total) if rows else 0
         terms, prefixes = self._highlight_terms(parsed)
         hits = [SearchHit(document_id=r.document_id, akte_id=r.akte_id,

@@ -54,9 +54,12 @@ from eakte.search._whoosh import (
     build_schema,
     document_fields,
     id_query,
+    latest_generation,
     scores_of,
+    segment_pattern,
     step_through,
     tiered_merge,
+    toc_filename,
     top_collector,
     translate,
 )
@@ -126,7 +129,7 @@ class WhooshSearchBackend:
             self._storage = FileStorage(str(self.path))
         except OSError as exc:
             raise SearchError(f"cannot use {self.path} for the search index: {exc}") from exc
-        if TOC._latest_generation(self._storage, _INDEX_NAME) < 0:
+        if latest_generation(self._storage, _INDEX_NAME) < 0:
             self._create(state="new", only_if_missing=True)
         self._open()
 
@@ -159,8 +162,8 @@ class WhooshSearchBackend:
         Whoosh leaves the file open when a damaged TOC fails to load; reading a copy
         keeps a damaged index from leaking file handles.
         """
-        generation = TOC._latest_generation(self._storage, _INDEX_NAME)
-        name = TOC._filename(_INDEX_NAME, generation)
+        generation = latest_generation(self._storage, _INDEX_NAME)
+        name = toc_filename(_INDEX_NAME, generation)
         data = (self.path / name).read_bytes()
         memory = RamStorage()
         with memory.create_file(name) as stream:
@@ -220,11 +223,11 @@ class WhooshSearchBackend:
         schema = build_schema(self._analyzer_factory())
         storage = self._storage
         with self._locked(), self._errors("creating the index"):
-            generation = TOC._latest_generation(storage, _INDEX_NAME)
+            generation = latest_generation(storage, _INDEX_NAME)
             if only_if_missing and generation >= 0:
                 return
             toc_prefix = f"_{_INDEX_NAME}_"
-            segment = TOC._segment_pattern(_INDEX_NAME)
+            segment = segment_pattern(_INDEX_NAME)
             for name in list(storage):
                 if name.startswith(toc_prefix) or segment.match(name):
                     storage.delete_file(name)

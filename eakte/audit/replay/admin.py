@@ -27,14 +27,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from eakte.audit.events import Action
+from eakte.audit.problems import Record
 from eakte.audit.replay._findings import Findings
 from eakte.audit.replay._stream import as_dict, events_in_order, rows
 from eakte.audit.replay.baseline import Baseline
 
 __all__ = ["ACTIONS", "AdminState", "check_admin", "replay_admin"]
 
-ACTIONS = ("principal.create", "principal.join", "principal.clearance", "grant.add",
-           "grant.revoke", "plan.create")
+ACTIONS = (Action.PRINCIPAL_CREATE, Action.PRINCIPAL_JOIN, Action.PRINCIPAL_CLEARANCE,
+           Action.GRANT_ADD, Action.GRANT_REVOKE, Action.PLAN_CREATE)
 _GRANT_FIELDS = ("principal_id", "role", "target_type", "target_id")
 _UNIT_FIELDS = ("kennzeichen", "title", "parent_id", "retention_years", "disposal")
 
@@ -136,12 +138,12 @@ def _plan_create(state: AdminState, object_id: str, d: dict[str, Any]) -> None:
 
 
 _RULES = {
-    "principal.create": _create_principal,
-    "principal.join": lambda st, name, d: st.memberships.add((name, str(d.get("group")))),
-    "principal.clearance": _clearance,
-    "grant.add": _grant_add,
-    "grant.revoke": _grant_revoke,
-    "plan.create": _plan_create,
+    Action.PRINCIPAL_CREATE: _create_principal,
+    Action.PRINCIPAL_JOIN: lambda st, name, d: st.memberships.add((name, str(d.get("group")))),
+    Action.PRINCIPAL_CLEARANCE: _clearance,
+    Action.GRANT_ADD: _grant_add,
+    Action.GRANT_REVOKE: _grant_revoke,
+    Action.PLAN_CREATE: _plan_create,
 }
 
 
@@ -168,35 +170,35 @@ def check_admin(conn: Connection, state: AdminState, findings: Findings) -> None
         subject = f"principal {name}"
         expected = state.principals.get(name)
         if expected is None:
-            findings.unaudited("principal", subject, {"principal_id": pid})
+            findings.unaudited(Record.PRINCIPAL, subject, {"principal_id": pid})
             continue
         seen.add(name)
         row = {"id": pid, "kind": kind, "is_admin": bool(is_admin), "clearance": clearance,
                "active": bool(active), "org_unit": org_unit}
         wanted = {k: v for k, v in expected.items() if k != "id" or v is not None}
-        findings.compare("principal", subject, row, wanted, {"principal_id": pid})
+        findings.compare(Record.PRINCIPAL, subject, row, wanted, {"principal_id": pid})
     for name in sorted(set(state.principals) - seen):
-        findings.missing("principal", f"principal {name}")
+        findings.missing(Record.PRINCIPAL, f"principal {name}")
     found: set[tuple[str, str]] = set()
     for member, group in rows(conn, "SELECT member_id, group_id FROM memberships "
                                     "ORDER BY member_id, group_id"):
         pair = (ids.get(int(member), f"#{member}"), ids.get(int(group), f"#{group}"))
         found.add(pair)
         if pair not in state.memberships:
-            findings.unaudited("membership", f"membership {pair[0]} in {pair[1]}",
+            findings.unaudited(Record.MEMBERSHIP, f"membership {pair[0]} in {pair[1]}",
                                {"member_id": member, "group_id": group})
     for member_name, group_name in sorted(state.memberships - found):
-        findings.missing("membership", f"membership {member_name} in {group_name}")
-    _check_by_id(conn, "grant", "SELECT id, principal_id, role, target_type, target_id "
+        findings.missing(Record.MEMBERSHIP, f"membership {member_name} in {group_name}")
+    _check_by_id(conn, Record.GRANT, "SELECT id, principal_id, role, target_type, target_id "
                  "FROM grants ORDER BY id", _GRANT_FIELDS, state.grants, findings)
-    _check_by_id(conn, "unit", "SELECT id, kennzeichen, title, parent_id, retention_years, "
+    _check_by_id(conn, Record.UNIT, "SELECT id, kennzeichen, title, parent_id, retention_years, "
                  "disposal FROM aktenplan_units ORDER BY id", _UNIT_FIELDS, state.units,
                  findings)
-    _check_by_id(conn, "system", "SELECT id, name FROM external_systems ORDER BY id",
+    _check_by_id(conn, Record.SYSTEM, "SELECT id, name FROM external_systems ORDER BY id",
                  ("name",), state.systems, findings)
 
 
-def _check_by_id(conn: Connection, aggregate: str, sql: str, names: tuple[str, ...],
+def _check_by_id(conn: Connection, aggregate: Record, sql: str, names: tuple[str, ...],
                  expected: dict[int, dict[str, Any]], findings: Findings) -> None:
     seen: set[int] = set()
     for row_id, *values in rows(conn, sql):

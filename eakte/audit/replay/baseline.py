@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from eakte.audit.events import Action
 from eakte.audit.replay._stream import as_dict
 
 __all__ = ["BASELINE_ACTION", "RECORD_TABLES", "REPLAYABLE", "Baseline", "load_baseline",
            "needs_baseline", "snapshot"]
 
-BASELINE_ACTION = "audit.replay_baseline"
+BASELINE_ACTION = Action.AUDIT_REPLAY_BASELINE
 #: Key in the ``store.init`` event of stores whose log replays from event 1.
 REPLAYABLE = "replayable"
 #: The record tables whose legacy rows the baseline bounds by id.
@@ -80,7 +81,7 @@ def _replayable(conn: Connection) -> bool:
     """True if the store's first event says that its log replays from event 1."""
     first = conn.execute(text(
         "SELECT action, details FROM audit_events WHERE seq = 1")).first()
-    return first is not None and first[0] == "store.init" and (
+    return first is not None and first[0] == Action.STORE_INIT and (
         as_dict(first[1]).get(REPLAYABLE) is True)
 
 

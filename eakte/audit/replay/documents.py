@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from eakte.audit.events import Action
+from eakte.audit.problems import Finding, ProblemKind, Record, record_kind
 from eakte.audit.replay._findings import Findings
 from eakte.audit.replay._stream import as_dict, as_list, events_by_object, grouped, merge, rows
 from eakte.audit.replay.baseline import Baseline
@@ -32,7 +34,7 @@ from eakte.errors import Problem
 
 __all__ = ["DOCUMENT_ACTIONS", "check_documents"]
 
-DOCUMENT_ACTIONS = ("document.file", "version.add", "document.update")
+DOCUMENT_ACTIONS = (Action.DOCUMENT_FILE, Action.VERSION_ADD, Action.DOCUMENT_UPDATE)
 _FIELDS = ("akte_id", "vorgang_id", "parent_document_id", "title", "kind", "version_count")
 _Version = tuple[str, str, int]  # uuid, sha256, size
 
@@ -48,7 +50,7 @@ def _columns(dialect: str) -> str:
             f"details->'{key}'" for key in _EXTRACT) + ")::text"
     else:
         values = "json_extract(details, " + ", ".join(f"'$.{key}'" for key in _EXTRACT) + ")"
-    return f"{values}, CASE WHEN action = 'document.update' THEN {{json}} END"
+    return f"{values}, CASE WHEN action = '{Action.DOCUMENT_UPDATE}' THEN {{json}} END"
 
 
 _EXTRACT = ("version", "version_uuid", "sha256", "size", "akte", "vorgang", "parent",
@@ -83,12 +85,12 @@ def _fold(events: list[tuple[Any, ...]], baseline: Baseline
             versions[number] = (str(vuuid), str(sha), -1 if size is None else int(size))
         if seq <= baseline.from_seq:
             continue
-        if action == "document.file":
+        if action == Action.DOCUMENT_FILE:
             created = True
             fields = {"akte_id": akte, "vorgang_id": vorgang, "parent_document_id": parent,
                       "title": title, "kind": kind,
                       "version_count": 0 if number is None else 1}
-        elif action == "version.add":
+        elif action == Action.VERSION_ADD:
             if number is not None and number > (fields.get("version_count") or 0):
                 fields["version_count"] = number
         else:
@@ -126,18 +128,18 @@ def check_documents(conn: Connection, baseline: Baseline, findings: Findings
             n_docs += 1
             row = doc_rows[0]
             if not created and not baseline.legacy("documents", doc_id):
-                findings.unaudited("document", f"document {doc_id}",
+                findings.unaudited(Record.DOCUMENT, f"document {doc_id}",
                                    {"document_id": doc_id},
-                                   what="no document.file event filed it")
+                                   what=f"no {Action.DOCUMENT_FILE} event filed it")
             elif (row[1:width] != tuple(map(fields.__getitem__, _FIELDS))
                   if len(fields) == len(_FIELDS) else
                   any(row[i] != fields[name] for i, name in enumerate(_FIELDS, 1)
                       if name in fields)):
-                findings.compare("document", f"document {doc_id}",
+                findings.compare(Record.DOCUMENT, f"document {doc_id}",
                                  dict(zip(_FIELDS, row[1:width], strict=True)), fields,
                                  {"document_id": doc_id})
         elif created:
-            findings.missing("document", f"document {doc_id}", {"document_id": doc_id})
+            findings.missing(Record.DOCUMENT, f"document {doc_id}", {"document_id": doc_id})
         versions = [r[width:] for r in doc_rows if r[width] is not None]
         versions.extend(r[2:] for r in stray_rows)
         n_versions += len(versions)
@@ -160,16 +162,16 @@ def _check_versions(doc_id: int, versions: list[tuple[Any, ...]],
         audit = recorded.get(number)
         if audit is None:
             findings.problems.append(Problem(
-                "version.unaudited", subject,
+                record_kind(Record.VERSION, Finding.UNAUDITED), subject,
                 "no audit event records this version's content (row inserted outside eakte)",
                 data=data))
         elif audit[0] != vuuid:
-            findings.changed("version", subject, "uuid", vuuid, audit[0], data)
+            findings.changed(Record.VERSION, subject, "uuid", vuuid, audit[0], data)
         elif audit[1:] != (sha, size):
             findings.problems.append(Problem(
-                "version.hash_changed", subject,
+                ProblemKind.VERSION_HASH_CHANGED, subject,
                 f"row says sha256 {sha[:12]}… size {size}, but the audit log recorded "
                 f"{audit[1][:12]}… size {audit[2]}: the version row was altered", data=data))
     for number in sorted(set(recorded) - seen):
-        findings.missing("version", f"document {doc_id} version {number}",
+        findings.missing(Record.VERSION, f"document {doc_id} version {number}",
                          {"document_id": doc_id})

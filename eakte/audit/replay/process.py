@@ -39,7 +39,7 @@ from sqlalchemy import Connection
 from eakte.audit.replay import ReplayResult, replay_check
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["ReplayProcess"]
 
@@ -64,7 +64,7 @@ class ReplayProcess:
         self.seconds = 0.0
 
     @classmethod
-    def start(cls, store: Store) -> ReplayProcess | None:
+    def start(cls, store: StoreContext) -> ReplayProcess | None:
         """Start the child, before the caller's transaction begins; None if it cannot."""
         url = store.engine.url.render_as_string(hide_password=False)
         try:

@@ -37,6 +37,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from eakte.audit.events import Action
+from eakte.audit.problems import Record
 from eakte.audit.replay._findings import Findings
 from eakte.audit.replay._stream import as_dict, events_by_object, grouped, merge, rows
 from eakte.audit.replay.baseline import Baseline
@@ -123,27 +125,27 @@ def _deleted(a: _Akte, d: dict[str, Any], units: dict[str, int]) -> None:
     a.deleted = True
 
 
-_AKTE_RULES: dict[str, Callable[[_Akte, dict[str, Any], dict[str, int]], None]] = {
-    "akte.create": _create,
-    "akte.update": _update,
-    "akte.close": _status("closed"),
-    "akte.reopen": _status("open"),
-    "akte.retention": _retention,
-    "hold.set": _hold_set,
-    "hold.release": _hold_release,
-    "disposal.offered": _disposal("offered", creates=True,
+_AKTE_RULES: dict[Action, Callable[[_Akte, dict[str, Any], dict[str, int]], None]] = {
+    Action.AKTE_CREATE: _create,
+    Action.AKTE_UPDATE: _update,
+    Action.AKTE_CLOSE: _status("closed"),
+    Action.AKTE_REOPEN: _status("open"),
+    Action.AKTE_RETENTION: _retention,
+    Action.HOLD_SET: _hold_set,
+    Action.HOLD_RELEASE: _hold_release,
+    Action.DISPOSAL_OFFERED: _disposal("offered", creates=True,
                                   offer_message_id="message_id"),
-    "disposal.appraised": _disposal("appraised", decision="decision",
+    Action.DISPOSAL_APPRAISED: _disposal("appraised", decision="decision",
                                     decision_source="source",
                                     appraisal_message_id="message_id"),
-    "disposal.exported": _disposal("exported", export_message_id="message_id"),
-    "disposal.transferred": _disposal("transferred", archivkennung="archivkennung",
+    Action.DISPOSAL_EXPORTED: _disposal("exported", export_message_id="message_id"),
+    Action.DISPOSAL_TRANSFERRED: _disposal("transferred", archivkennung="archivkennung",
                                       transfer_message_id="message_id"),
-    "disposal.destroyed": _disposal("destroyed"),
-    "disposal.deleted": _deleted,
+    Action.DISPOSAL_DESTROYED: _disposal("destroyed"),
+    Action.DISPOSAL_DELETED: _deleted,
 }
 AKTE_ACTIONS = tuple(_AKTE_RULES)
-_ALWAYS = frozenset({"disposal.deleted"})  # deletion records count from event 1
+_ALWAYS = frozenset({Action.DISPOSAL_DELETED})  # deletion records count from event 1
 
 
 def _fold(events: list[tuple[Any, ...]], baseline: Baseline, units: dict[str, int]) -> _Akte:
@@ -187,11 +189,11 @@ def check_akten(conn: Connection, baseline: Baseline, units: dict[str, int],
                            akte_rows[0][1:], strict=True))
             row["retention_override"] = bool(row["retention_override"])
             if not akte.created and not baseline.legacy("akten", akte_id):
-                findings.unaudited("akte", subject, data)
+                findings.unaudited(Record.AKTE, subject, data)
             else:
-                findings.compare("akte", subject, row, akte.fields, data)
+                findings.compare(Record.AKTE, subject, row, akte.fields, data)
         elif akte.created:
-            findings.missing("akte", subject, data)
+            findings.missing(Record.AKTE, subject, data)
         _check_holds(akte_id, akte, hold_rows, baseline, findings)
         _check_disposal(akte_id, akte, disposal_rows, findings)
     return count, deleted
@@ -207,14 +209,14 @@ def _check_holds(akte_id: int, akte: _Akte, hold_rows: list[tuple[Any, ...]],
         seen.add(int(hold_id))
         if wanted is None:
             if not baseline.legacy("legal_holds", int(hold_id)):
-                findings.unaudited("hold", subject, data,
+                findings.unaudited(Record.HOLD, subject, data,
                                    what=f"no audit event set it on akte {akte_id}")
             continue
-        findings.compare("hold", subject, {"reason": reason, "active": bool(active)}, wanted,
+        findings.compare(Record.HOLD, subject, {"reason": reason, "active": bool(active)}, wanted,
                          data)
     for hold_id, wanted in akte.holds.items():
         if hold_id not in seen and "reason" in wanted:
-            findings.missing("hold", f"hold {hold_id}", {"akte_id": akte_id,
+            findings.missing(Record.HOLD, f"hold {hold_id}", {"akte_id": akte_id,
                                                           "hold_id": hold_id})
 
 
@@ -225,13 +227,13 @@ def _check_disposal(akte_id: int, akte: _Akte, disposal_rows: list[tuple[Any, ..
     if disposal_rows:
         if akte.disposal is None:
             if akte.disposal_known:
-                findings.unaudited("disposal", subject, data,
+                findings.unaudited(Record.DISPOSAL, subject, data,
                                    what="no audit event began the Akte's Aussonderung")
             return
         row = dict(zip(_DISPOSAL_FIELDS, disposal_rows[0][1:], strict=True))
-        findings.compare("disposal", subject, row, akte.disposal, data)
+        findings.compare(Record.DISPOSAL, subject, row, akte.disposal, data)
     elif akte.disposal is not None and akte.disposal_known:
-        findings.missing("disposal", subject, data)
+        findings.missing(Record.DISPOSAL, subject, data)
 
 
 def _vorgang(events: list[tuple[Any, ...]], baseline: Baseline) -> tuple[bool, _State]:
@@ -240,16 +242,16 @@ def _vorgang(events: list[tuple[Any, ...]], baseline: Baseline) -> tuple[bool, _
         if seq <= baseline.from_seq:
             continue
         d = as_dict(raw)
-        if action == "vorgang.create":
+        if action == Action.VORGANG_CREATE:
             created = True
             fields = {"akte_id": d.get("akte"), "parent_id": d.get("parent"),
                       "title": d.get("title"), "status": d.get("status", "open")}
         else:
-            fields["status"] = "closed" if action == "vorgang.close" else "open"
+            fields["status"] = "closed" if action == Action.VORGANG_CLOSE else "open"
     return created, fields
 
 
-VORGANG_ACTIONS = ("vorgang.create", "vorgang.close", "vorgang.reopen")
+VORGANG_ACTIONS = (Action.VORGANG_CREATE, Action.VORGANG_CLOSE, Action.VORGANG_REOPEN)
 
 
 def check_vorgaenge(conn: Connection, baseline: Baseline, findings: Findings) -> int:
@@ -267,9 +269,9 @@ def check_vorgaenge(conn: Connection, baseline: Baseline, findings: Findings) ->
             row = dict(zip(("akte_id", "parent_id", "title", "status"), found[0][1:],
                            strict=True))
             if not created and not baseline.legacy("vorgaenge", vorgang_id):
-                findings.unaudited("vorgang", subject, data)
+                findings.unaudited(Record.VORGANG, subject, data)
             else:
-                findings.compare("vorgang", subject, row, fields, data)
+                findings.compare(Record.VORGANG, subject, row, fields, data)
         elif created:
-            findings.missing("vorgang", subject, data)
+            findings.missing(Record.VORGANG, subject, data)
     return count
