@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import eakte
-from eakte.masterkey import generate_master_key_file
+from eakte.crypto.masterkey import generate_master_key_file
 
 _MB = 1_000_000
 
@@ -58,7 +58,7 @@ def _plain(folder: Path, data: list[bytes], fsync: bool) -> tuple[float, float]:
 
 
 def _encrypted(folder: Path, data: list[bytes], fsync: bool) -> tuple[float, float]:
-    from eakte.storage.encrypted import EncryptedBlobStore
+    from eakte.crypto.blobstore import EncryptedBlobStore
 
     key = generate_master_key_file(folder / "master.key")
     blobs = EncryptedBlobStore(folder / "enc" / "blobs", master_key=key, fsync=fsync)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from eakte.audit.log import GENESIS_HASH, PendingEvent, append_events, format_time
 from eakte.audit.merkle import MerkleAccumulator
+from eakte.audit.signing import KeyProvider, key_id, verify_signature
 from eakte.errors import (
     EakteError,
     EakteWarning,
@@ -46,7 +47,6 @@ from eakte.errors import (
     Problem,
     StorageError,
 )
-from eakte.keys import KeyProvider, key_id, verify_signature
 from eakte.model import AuditEvent, AuditHead
 from eakte.model.checkpoint import AuditCheckpoint
 

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, exists, select, tuple_, union
 from sqlalchemy.exc import SQLAlchemyError
 
-from eakte._keyring import blob_context
+from eakte.audit.events import Action
 from eakte.audit.log import PendingEvent, append_events
-from eakte.crypto import key_check, unseal
-from eakte.encryption import keyring_of
+from eakte.crypto.aead import key_check, unseal
+from eakte.crypto.keyring import blob_context
+from eakte.crypto.settings import keyring_of
 from eakte.errors import IntegrityError, MasterKeyError, Problem, StorageError
 from eakte.model import (
     Akte,
@@ -40,7 +41,7 @@ from eakte.model import (
 from eakte.model.lifecycle import disposed_akte_ids
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = ["KeyCleanup", "check_keys", "clean_keys", "where_used"]
 
@@ -74,7 +75,7 @@ def _unwrapped_pairs() -> Any:
     )
 
 
-def check_keys(store: Store, conn: Connection, *, unwrap_blob_keys: bool = True
+def check_keys(store: StoreContext, conn: Connection, *, unwrap_blob_keys: bool = True
                ) -> list[Problem]:
     """Check every key row of an encrypted store (nothing for a plain store).
 
@@ -142,7 +143,7 @@ def check_keys(store: Store, conn: Connection, *, unwrap_blob_keys: bool = True
     return problems
 
 
-def where_used(store: Store, sha256: str) -> tuple[str, list[dict[str, Any]]]:
+def where_used(store: StoreContext, sha256: str) -> tuple[str, list[dict[str, Any]]]:
     """Say which versions and renditions refer to a blob: a phrase and the rows."""
     try:
         with store.read_connection() as conn:
@@ -192,7 +193,7 @@ def _pairs(rows: Iterable[Any]) -> list[tuple[str, int]]:
     return [(str(sha), int(akte_id)) for sha, akte_id in rows]
 
 
-def clean_keys(store: Store, *, grace_seconds: float, actor: str, dry_run: bool
+def clean_keys(store: StoreContext, *, grace_seconds: float, actor: str, dry_run: bool
                ) -> KeyCleanup:
     """Delete orphan wrappings older than the grace period and disposed Akten's key rows.
 
@@ -232,7 +233,7 @@ def clean_keys(store: Store, *, grace_seconds: float, actor: str, dry_run: bool
                 orm.execute(delete(AkteKey).where(AkteKey.akte_id.in_(shred))
                             .execution_options(synchronize_session=False))
             append_events(orm, actor, [PendingEvent(
-                "repair.keys_removed", "store", store.setting("store_id") or "",
+                Action.REPAIR_KEYS_REMOVED, "store", store.setting("store_id") or "",
                 {"orphan_wrappings": sorted(f"{sha}/{akte}" for sha, akte in orphans),
                  "shredded_akten": shred, "grace_seconds": grace_seconds})], store.clock())
     except SQLAlchemyError as exc:
