@@ -5,9 +5,10 @@ Two workloads (--quick: 50 × 100 KB and 1 × 20 MB):
 * **small**: 200 blobs of 100 KB;
 * **large**: 3 blobs of 20 MB.
 
-**plain** is a bare ``LocalBlobStore``. **encrypted** is the ``EncryptedBlobStore`` of a
-fresh encrypted SQLite store, written the way filing writes it: every put of a workload in
-one session (``store.session_blobs(orm)``: AES-256-GCM while streaming into the temp file,
+**plain** is a bare ``LocalBlobStore``. **encrypted** is the ``EncryptedBlobStore`` (an
+``EncryptingBlobStore`` over a ``LocalBlobStore``) of a fresh encrypted SQLite store, written
+the way filing writes it: every put of a workload in one session
+(``store.session_blobs(orm)``: AES-256-GCM while streaming into a draft (a temp file),
 plaintext SHA-256 on the fly, the data key reserved in the database), one commit at the
 end (timed too). Reads go through ``blobs.open`` (a key lookup in the database per blob,
 streaming decryption; the SHA-256 re-check of ``open_content`` is not included for either
