@@ -116,3 +116,23 @@ def test_a_plain_store_cannot_open_an_encrypting_one(wrapped: eakte.Store,
     wrapped.close()
     with pytest.raises(eakte.MasterKeyError, match="opened without its master key"):
         store_factory.open(url, blobs=inner, create=False, search="none")
+
+
+def test_rotation_and_repair_in_front_of_any_store(wrapped: eakte.Store,
+                                                   tmp_path: Path) -> None:
+    from eakte.crypto.rotation import rotate_master_key
+    from eakte.repair import repair
+
+    with wrapped.session() as s:
+        s.add_plan_unit("1", "Allgemeines")
+        doc = s.file_document(s.create_akte("1", "Eins"), b"vor der Rotation",
+                              filename="a.txt")
+    orphan = _encrypting(wrapped).for_akte(_akte_id(wrapped)).put(io.BytesIO(b"verwaist"))
+    new = generate_master_key_file(tmp_path / "master-2027.key")
+    report = rotate_master_key(wrapped, new.path)
+    assert report.new_key_id == new.key_id and report.akte_keys == 2
+    with wrapped.session() as s:
+        assert s.read_content(s.get_document(doc.id)) == b"vor der Rotation"
+    result = repair(wrapped, grace_seconds=0)
+    assert result.orphans_removed == [orphan.sha256] and result.keys.wrappings == 1
+    assert wrapped.verify().problems == []
