@@ -5,9 +5,10 @@ Two workloads (--quick: 50 × 100 KB and 1 × 20 MB):
 * **small**: 200 blobs of 100 KB;
 * **large**: 3 blobs of 20 MB.
 
-**plain** is a bare ``LocalBlobStore``. **encrypted** is the ``EncryptedBlobStore`` of a
-fresh encrypted SQLite store, written the way filing writes it: every put of a workload in
-one session (``store.session_blobs(orm)``: AES-256-GCM while streaming into the temp file,
+**plain** is a bare ``LocalBlobStore``. **encrypted** is the ``EncryptedBlobStore`` (an
+``EncryptingBlobStore`` over a ``LocalBlobStore``) of a fresh encrypted SQLite store, written
+the way filing writes it: every put of a workload in one session
+(``store.session_blobs(orm)``: AES-256-GCM while streaming into a draft (a temp file),
 plaintext SHA-256 on the fly, the data key reserved in the database), one commit at the
 end (timed too). Reads go through ``blobs.open`` (a key lookup in the database per blob,
 streaming decryption; the SHA-256 re-check of ``open_content`` is not included for either
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import eakte
-from eakte.masterkey import generate_master_key_file
+from eakte.crypto.masterkey import generate_master_key_file
 
 _MB = 1_000_000
 
@@ -58,7 +59,7 @@ def _plain(folder: Path, data: list[bytes], fsync: bool) -> tuple[float, float]:
 
 
 def _encrypted(folder: Path, data: list[bytes], fsync: bool) -> tuple[float, float]:
-    from eakte.storage.encrypted import EncryptedBlobStore
+    from eakte.crypto.blobstore import EncryptedBlobStore
 
     key = generate_master_key_file(folder / "master.key")
     blobs = EncryptedBlobStore(folder / "enc" / "blobs", master_key=key, fsync=fsync)

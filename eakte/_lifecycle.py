@@ -16,9 +16,9 @@ from eakte._disposal import (
     describe,
     hold_text,
 )
-from eakte._keyring import shred_akte_keys
 from eakte._unit_of_work import UnitOfWork, clean_text
 from eakte.access import Permission
+from eakte.crypto.keyring import shred_akte_keys
 from eakte.errors import InvalidInput, NotFoundError, StateConflict
 from eakte.model import Akte, AkteDisposal, AktenplanUnit, Document, LegalHold, Vorgang
 from eakte.model.lifecycle import FINAL_DISPOSAL_STATES

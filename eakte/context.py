@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session as OrmSession
 
-    from eakte.keys import KeyProvider
+    from eakte.audit.signing import KeyProvider
     from eakte.search.base import SearchBackend
     from eakte.search.indexer import Indexer
     from eakte.session import Session

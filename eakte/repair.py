@@ -36,14 +36,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._disposal import referenced_by_survivors
-from eakte._keycheck import KeyCleanup, clean_keys
 from eakte.access import StoreJob
 from eakte.audit.events import CONTENT_ACTIONS, Action
 from eakte.audit.log import PendingEvent, append_events
 from eakte.audit.problems import ProblemKind
+from eakte.crypto.keycheck import KeyCleanup, clean_keys
 from eakte.errors import Problem, StorageError
 from eakte.model import AuditEvent, AuditHead
 from eakte.storage import LocalBlobStore
+from eakte.storage.base import innermost
 from eakte.verify import verify_store
 
 if TYPE_CHECKING:
@@ -127,10 +128,10 @@ def _audit(store: StoreContext, actor: str, action: str, details: dict[str, Any]
 
 def _blob_age(store: StoreContext, sha: str, now: float) -> float | None:
     """Seconds since the blob file was written, or None when the backend cannot tell."""
-    if not isinstance(store.blobs, LocalBlobStore):
+    if not isinstance(local := innermost(store.blobs), LocalBlobStore):
         return None
     try:
-        return now - os.stat(store.blobs.path_for(sha)).st_mtime
+        return now - os.stat(local.path_for(sha)).st_mtime
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -314,11 +315,11 @@ def repair(
         report.orphans_removed = list(removable)
     elif removable:
         _remove_orphans(store, removable, grace_seconds, actor, report)
-    if isinstance(store.blobs, LocalBlobStore):
+    if isinstance(local := innermost(store.blobs), LocalBlobStore):
         if dry_run:
-            report.temp_removed = _stale_temp_files(store.blobs, grace_seconds)
+            report.temp_removed = _stale_temp_files(local, grace_seconds)
         else:
-            report.temp_removed = store.blobs.cleanup_temp(grace_seconds)
+            report.temp_removed = local.cleanup_temp(grace_seconds)
             if report.temp_removed:
                 _audit(store, actor, Action.REPAIR_TEMP_REMOVED,
                        {"count": report.temp_removed, "grace_seconds": grace_seconds})

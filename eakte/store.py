@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from eakte import _migrate, encryption
+from eakte import _migrate
 from eakte._engine import WaitCallback, make_engines
 from eakte._store_config import CONFIG_NAME, StoreConfig
 from eakte.access import StoreJob
@@ -30,6 +30,9 @@ from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
 from eakte.audit.log import PendingEvent, append_events
 from eakte.audit.replay.baseline import REPLAYABLE
+from eakte.audit.signing import CheckpointKey, KeyProvider, resolve_key_provider
+from eakte.crypto import settings as encryption
+from eakte.crypto.masterkey import MasterKey
 from eakte.errors import (
     EakteError,
     IndexingWarning,
@@ -38,15 +41,13 @@ from eakte.errors import (
     StorageError,
     StoreExistsError,
 )
-from eakte.keys import CheckpointKey, KeyProvider, resolve_key_provider
-from eakte.masterkey import MasterKey
 from eakte.model import Principal, Setting, install_immutability_guard
 from eakte.search.backends import make_search_backend
 from eakte.search.base import SearchBackend
 from eakte.search.indexer import Indexer, ReindexReport
 from eakte.session import Session
 from eakte.storage import BlobStore
-from eakte.storage.encrypted import EncryptedBlobStore
+from eakte.storage.base import attach_to_store, session_view
 from eakte.verify import VerifyReport, verify_store
 
 __all__ = ["CONFIG_NAME", "Store", "init", "open"]
@@ -105,8 +106,7 @@ class Store:
             gate.on_wait = on_writer_wait
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
-        if isinstance(blobs, EncryptedBlobStore):
-            blobs.keyring.bind(self, self._sessionmaker)
+        attach_to_store(blobs, self, self._sessionmaker)
         if checkpoint_every is not None:
             AutoCheckpointer(self, checkpoint_every).install(self._sessionmaker)
         self._settings: dict[str, str] | None = None
@@ -279,9 +279,7 @@ class Store:
         wraps them for the Akten that file the content; on a plain store this is
         :attr:`blobs` itself.
         """
-        if isinstance(self.blobs, EncryptedBlobStore):
-            return self.blobs.in_session(orm)
-        return self.blobs
+        return session_view(self.blobs, orm)
 
     def read_connection(self) -> Connection:
         """Return a connection for consistent reads that takes no write lock."""
@@ -421,7 +419,7 @@ def init(
             or more after the newest checkpoint (default: off; needs a key).
         max_file_size: largest file accepted, in bytes (for this process, as for
             :func:`open`).
-        encrypt: encrypt the blobs at rest (AES-256-GCM; see :mod:`eakte.encryption`).
+        encrypt: encrypt the blobs at rest (AES-256-GCM; see :mod:`eakte.crypto`).
             Chosen once, here; recorded in the store.
         master_key: the master key file or provider of an encrypted store (default:
             ``$EAKTE_MASTER_KEY_FILE``). A path given here is recorded in the store
@@ -450,7 +448,7 @@ def init(
     if blobs is None:
         blobs = encryption.new_folder_blobs(folder / _BLOB_DIR, encrypt=encrypt,
                                             master_key=master_key)
-    elif encrypt and not isinstance(blobs, EncryptedBlobStore):
+    elif encrypt and encryption.keyring_for(blobs) is None:
         raise InvalidInput("encrypt=True keeps the blobs in the store folder; omit blobs=")
     try:
         folder.mkdir(parents=True, exist_ok=True)

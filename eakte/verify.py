@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from eakte._keycheck import check_keys, where_used
 from eakte.audit.checkpoint_verify import verify_store_checkpoints
 from eakte.audit.problems import ProblemKind
 from eakte.audit.replay import ReplayResult, replay_check
 from eakte.audit.replay import stream_rows as rows
 from eakte.audit.replay.process import ReplayProcess
 from eakte.audit.verify import verify_chain
+from eakte.crypto.keycheck import check_keys, where_used
 from eakte.errors import EakteError, IntegrityError, Problem
 
 if TYPE_CHECKING:

@@ -16,11 +16,12 @@ from sqlalchemy import delete, func, insert, select
 
 import eakte
 from eakte import IntegrityError, InvalidInput, MasterKeyError, StateConflict
-from eakte._keyring import blob_context
-from eakte.crypto import DecryptingReader, unseal
+from eakte.crypto.aead import DecryptingReader, unseal
+from eakte.crypto.keyring import blob_context
+from eakte.crypto.masterkey import generate_master_key_file
+from eakte.crypto.rotation import rotate_master_key
+from eakte.crypto.settings import encryption_status
 from eakte.demo.corpus import make_pdf
-from eakte.encryption import encryption_status, rotate_master_key
-from eakte.masterkey import generate_master_key_file
 from eakte.model import AkteKey, BlobKey, EncryptedBlob
 from eakte.repair import repair
 from eakte.store import CONFIG_NAME
@@ -381,7 +382,7 @@ def test_crash_leftovers_are_notices_and_repair_collects_them(store: eakte.Store
 def test_crash_after_the_key_commit_before_the_link(store: eakte.Store,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside sessions keys commit first: a crash then leaves an orphan key and a temp file."""
-    from eakte.storage.encrypted import EncryptedBlobStore
+    from eakte.crypto.blobstore import EncryptedBlobStore
 
     with store.session() as s:
         akte = s.create_akte("631", "Neubau")
@@ -571,7 +572,7 @@ def test_cli_init_encrypt_rotate_and_missing_key(tmp_path: Path) -> None:
 
 def test_store_opened_by_url_with_an_encrypted_blob_store(tmp_path: Path, key: Path,
                                                           store_factory) -> None:
-    from eakte.storage.encrypted import EncryptedBlobStore
+    from eakte.crypto.blobstore import EncryptedBlobStore
 
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     blobs = EncryptedBlobStore(tmp_path / "blobs", master_key=key)

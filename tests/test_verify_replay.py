@@ -326,7 +326,7 @@ def test_a_fresh_store_gets_no_baseline(world: World) -> None:
 
 
 def test_signed_checkpoints_do_not_hide_a_changed_grant(world: World, tmp_path) -> None:
-    from eakte.keys import generate_key_file
+    from eakte.audit.signing import generate_key_file
 
     store = world.store
     key = generate_key_file(tmp_path / "checkpoint.pem")

@@ -40,6 +40,7 @@ from eakte.audit.events import Action
 from eakte.audit.log import GENESIS_HASH, PendingEvent, append_events, format_time
 from eakte.audit.merkle import MerkleAccumulator
 from eakte.audit.problems import ProblemKind
+from eakte.audit.signing import KeyProvider, key_id, verify_signature
 from eakte.errors import (
     EakteError,
     EakteWarning,
@@ -48,7 +49,6 @@ from eakte.errors import (
     Problem,
     StorageError,
 )
-from eakte.keys import KeyProvider, key_id, verify_signature
 from eakte.model import AuditEvent, AuditHead
 from eakte.model.checkpoint import AuditCheckpoint
 

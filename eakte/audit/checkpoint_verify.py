@@ -22,8 +22,8 @@ from eakte.audit.checkpoint import CHECKPOINT_ACTION, Checkpoint, unpack_hashes
 from eakte.audit.log import GENESIS_HASH, format_time
 from eakte.audit.merkle import MerkleAccumulator
 from eakte.audit.problems import ProblemKind
+from eakte.audit.signing import key_id
 from eakte.errors import InvalidInput, Problem
-from eakte.keys import key_id
 from eakte.model import AuditEvent
 from eakte.model.checkpoint import AuditCheckpoint
 

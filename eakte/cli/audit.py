@@ -21,9 +21,9 @@ from rich.text import Text
 
 from eakte.access import StoreJob
 from eakte.audit.checkpoint import Checkpoint
+from eakte.audit.signing import load_public_key
 from eakte.cli._common import App, emit_json, emit_json_stream, fmt_size, json_option, pass_app
 from eakte.errors import IntegrityError, StorageError
-from eakte.keys import load_public_key
 from eakte.verify import VerifyReport
 from eakte.views import event_view
 

@@ -11,9 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from eakte.cli._common import App, emit_json, json_option, pass_app
+from eakte.crypto.masterkey import generate_master_key_file
 from eakte.demo.run import DemoResult, run_demo
 from eakte.errors import IntegrityError
-from eakte.masterkey import generate_master_key_file
 
 __all__ = ["demo"]
 

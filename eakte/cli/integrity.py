@@ -10,10 +10,10 @@ from rich.table import Table
 
 from eakte.access import StoreJob
 from eakte.audit.checkpoint import Checkpoint, stored_checkpoints
+from eakte.audit.signing import KEY_ENV, generate_key_file, key_id
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import fmt_utc, id_col
 from eakte.errors import IntegrityError, NotFoundError, StorageError
-from eakte.keys import KEY_ENV, generate_key_file, key_id
 from eakte.repair import DEFAULT_GRACE_SECONDS, RepairReport
 from eakte.repair import repair as run_repair
 

@@ -8,8 +8,9 @@ import click
 
 from eakte.access import StoreJob
 from eakte.cli._common import App, emit_json, json_option, pass_app
-from eakte.encryption import encryption_status, rotate_master_key
-from eakte.masterkey import MASTER_KEY_ENV, generate_master_key_file
+from eakte.crypto.masterkey import MASTER_KEY_ENV, generate_master_key_file
+from eakte.crypto.rotation import rotate_master_key
+from eakte.crypto.settings import encryption_status
 
 __all__ = ["keys"]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import eakte
+from eakte.crypto.masterkey import MasterKey
 from eakte.demo.bauantrag import run_bauantrag
 from eakte.demo.corpus import (
     KREISVERWALTUNG_PLAN,
@@ -28,7 +29,6 @@ from eakte.demo.corpus import (
     sample_akten,
 )
 from eakte.errors import IntegrityError, InvalidInput, StateConflict, StoreExistsError
-from eakte.masterkey import MasterKey
 from eakte.model import Document, Version
 from eakte.store import CONFIG_NAME, Store
 from eakte.verify import VerifyReport

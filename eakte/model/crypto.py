@@ -56,7 +56,7 @@ class BlobKey(Base):
 class EncryptedBlob(Base):
     """One row per blob address ever written encrypted: which data key its file uses.
 
-    ``key_check`` is a public fingerprint of the data key (see :func:`eakte.crypto.key_check`).
+    ``key_check`` is a public fingerprint of the data key (see :func:`eakte.crypto.aead.key_check`).
     Writers lock this row while they choose the data key of new content, so concurrent
     writers of the same content agree on one key. Rows stay after the blob is deleted
     (they hold no secret; the SHA-256 is in the audit log's deletion record anyway).

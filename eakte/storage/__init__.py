@@ -6,9 +6,18 @@ Backends keep bytes only; which version refers to which blob lives in the databa
 
 from __future__ import annotations
 
-from eakte.storage.base import BlobInfo, BlobStore
-from eakte.storage.encrypted import EncryptedBlobStore
+from eakte.storage.base import BlobDraft, BlobInfo, BlobStore, DraftingBlobStore
+from eakte.storage.encrypted import EncryptedBlobStore, EncryptingBlobStore
 from eakte.storage.local import LocalBlobStore
 from eakte.storage.memory import MemoryBlobStore
 
-__all__ = ["BlobInfo", "BlobStore", "EncryptedBlobStore", "LocalBlobStore", "MemoryBlobStore"]
+__all__ = [
+    "BlobDraft",
+    "BlobInfo",
+    "BlobStore",
+    "DraftingBlobStore",
+    "EncryptedBlobStore",
+    "EncryptingBlobStore",
+    "LocalBlobStore",
+    "MemoryBlobStore",
+]

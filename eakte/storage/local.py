@@ -18,14 +18,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from eakte.errors import InvalidInput, NotFoundError, StorageError, UnsafeContent
 from eakte.storage.base import BlobInfo
 
-__all__ = ["LocalBlobStore"]
+__all__ = ["LocalBlobStore", "LocalDraft"]
 
 CHUNK_SIZE: Final = 1024 * 1024
 """How many bytes ``put`` reads from its stream at a time."""
@@ -238,6 +238,50 @@ class LocalBlobStore:
             StorageError: the file system failed.
         """
         return self.put(io.BytesIO(data))
+
+    def draft(self) -> LocalDraft:
+        """Return a new temporary file to publish under an address later (see ``BlobDraft``).
+
+        Drafts take part in :meth:`batch` like puts do.
+
+        Raises:
+            StorageError: the temporary file cannot be created.
+        """
+        with _storage_errors(f"cannot create a temporary file in {self._tmp}"):
+            fd, name = tempfile.mkstemp(prefix="put-", suffix=".tmp", dir=self._tmp)
+        return LocalDraft(fd, Path(name), self._publish_draft)
+
+    def _publish_draft(self, temp: Path, sha256: str, replace: bool) -> bool:
+        """Put a finished draft file at ``sha256``; see :meth:`LocalDraft.publish`."""
+        try:
+            final = self.path_for(sha256)
+            pending: dict[str, Path] | None = getattr(self._local, "pending", None)
+            if pending is not None and sha256 in pending:
+                _remove(temp)
+                return False
+            with _storage_errors(f"cannot check for blob file {final}"):
+                present = final.exists()
+            if present and not replace:
+                _remove(temp)
+                return False
+            if present or pending is None:  # into place right now: make it durable first
+                if self._fsync:
+                    with _storage_errors(f"cannot flush temporary file {temp}"):
+                        _fsync_file(temp)
+            if present:
+                with _storage_errors(f"cannot replace blob file {final}"):
+                    os.replace(temp, final)
+                    if self._fsync:
+                        _fsync_dir(final.parent)
+                return False
+            if pending is not None:  # published when the batch ends
+                pending[sha256] = temp
+                return True
+            return self._commit(temp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _remove(temp)
+            raise
 
     def open(self, sha256: str) -> BinaryIO:
         """Return the blob as a binary file opened for reading; the caller closes it.
@@ -473,3 +517,74 @@ class LocalBlobStore:
                 if new_folder:
                     _fsync_dir(self._root)
         return True
+
+
+class LocalDraft:
+    """A temporary file in the blob folder's ``tmp/``: a ``BlobDraft`` of a local store."""
+
+    def __init__(self, fd: int, path: Path,
+                 publish: Callable[[Path, str, bool], bool]) -> None:
+        self._fd: int | None = fd
+        self._path = path
+        self._publish = publish
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` to the file.
+
+        Raises:
+            StorageError: the write failed.
+        """
+        if self._fd is None:
+            raise ValueError("the draft is closed")
+        with _storage_errors(f"cannot write temporary file {self._path}"):
+            _write_all(self._fd, data)
+
+    def close(self) -> None:
+        """Close the file and make it read-only (as every blob file is).
+
+        Raises:
+            StorageError: the file cannot be closed.
+        """
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with _storage_errors(f"cannot close temporary file {self._path}"):
+                try:
+                    os.chmod(self._path, _READ_ONLY)
+                finally:
+                    os.close(fd)
+
+    def reader(self) -> BinaryIO:
+        """Return the file's bytes for reading.
+
+        Raises:
+            StorageError: the file cannot be opened.
+        """
+        self.close()
+        with _storage_errors(f"cannot read temporary file {self._path}"):
+            return self._path.open("rb")
+
+    def publish(self, sha256: str, *, replace: bool = False) -> bool:
+        """Link the file under ``sha256`` (at the end of an open batch, if one is open).
+
+        Returns:
+            True if the address was new.
+
+        Raises:
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+            StorageError: the file system failed; the draft is removed.
+        """
+        self.close()
+        self._done = True
+        return self._publish(self._path, sha256, replace)
+
+    def discard(self) -> None:
+        """Remove the file, unless it was published."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if not self._done:
+            self._done = True
+            with contextlib.suppress(OSError):
+                _remove(self._path)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from eakte.errors import NotFoundError
 from eakte.storage.base import BlobInfo
 from eakte.storage.local import CHUNK_SIZE, _check_max_size, _check_sha256, _too_large
 
-__all__ = ["MemoryBlobStore"]
+__all__ = ["MemoryBlobStore", "MemoryDraft"]
 
 
 class MemoryBlobStore:
@@ -71,6 +71,19 @@ class MemoryBlobStore:
         """Store ``data``; see :meth:`put`."""
         return self.put(io.BytesIO(data))
 
+    def draft(self) -> MemoryDraft:
+        """Return a new in-memory draft to publish under an address later (``BlobDraft``)."""
+        return MemoryDraft(self._publish_draft)
+
+    def _publish_draft(self, sha256: str, data: bytes, replace: bool) -> bool:
+        """Store ``data`` at ``sha256``; see :meth:`MemoryDraft.publish`."""
+        _check_sha256(sha256)
+        with self._lock:
+            created = sha256 not in self._blobs
+            if created or replace:
+                self._blobs[sha256] = data
+        return created
+
     def open(self, sha256: str) -> BinaryIO:
         """Return a readable in-memory stream of the blob.
 
@@ -122,3 +135,47 @@ class MemoryBlobStore:
         if data is None:
             raise NotFoundError(kind="Blob", key=sha256)
         return data
+
+
+class MemoryDraft:
+    """Bytes collected in memory: a ``BlobDraft`` of a :class:`MemoryBlobStore`."""
+
+    def __init__(self, publish: Callable[[str, bytes, bool], bool]) -> None:
+        self._chunks: list[bytes] | None = []
+        self._data: bytes | None = None
+        self._publish = publish
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``."""
+        if self._chunks is None:
+            raise ValueError("the draft is closed")
+        self._chunks.append(bytes(data))
+
+    def close(self) -> None:
+        """Finish writing."""
+        if self._chunks is not None:
+            self._data = b"".join(self._chunks)
+            self._chunks = None
+
+    def reader(self) -> BinaryIO:
+        """Return the bytes written as a stream."""
+        self.close()
+        return io.BytesIO(self._data or b"")
+
+    def publish(self, sha256: str, *, replace: bool = False) -> bool:
+        """Store the bytes at ``sha256``; keep an existing blob unless ``replace``.
+
+        Returns:
+            True if the address was new.
+
+        Raises:
+            InvalidInput: ``sha256`` is not 64 lowercase hex characters.
+        """
+        self.close()
+        data, self._data = self._data or b"", None
+        return self._publish(sha256, data, replace)
+
+    def discard(self) -> None:
+        """Drop the bytes."""
+        self._chunks = None
+        self._data = None

@@ -1,4 +1,9 @@
-"""The contract suite every :class:`~eakte.storage.BlobStore` backend must pass."""
+"""The contract suites every :class:`~eakte.storage.BlobStore` backend must pass.
+
+:class:`BlobStoreContract` is for every backend; :class:`BlobDraftContract` in addition
+for backends that offer drafts (:class:`~eakte.storage.base.DraftingBlobStore`), which
+wrappers such as :class:`~eakte.crypto.blobstore.EncryptingBlobStore` need.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ import io
 import pytest
 
 from eakte.errors import InvalidInput, NotFoundError, UnsafeContent
-from eakte.storage.base import BlobInfo, BlobStore
+from eakte.storage.base import BlobDraft, BlobInfo, BlobStore, DraftingBlobStore
 
-__all__ = ["MALFORMED_ADDRESSES", "BlobStoreContract"]
+__all__ = ["MALFORMED_ADDRESSES", "BlobDraftContract", "BlobStoreContract"]
 
 _MIB = 1024 * 1024
 _VALID = hashlib.sha256(b"eakte").hexdigest()
@@ -188,3 +193,87 @@ class BlobStoreContract:
         listed = list(blob_store)
         assert len(listed) == len(shas)
         assert set(listed) == shas
+
+
+def _draft(store: DraftingBlobStore, data: bytes, *, step: int = 1000) -> BlobDraft:
+    """Return a closed draft of ``data``, written in pieces of ``step`` bytes."""
+    draft = store.draft()
+    for start in range(0, len(data), step):
+        draft.write(data[start:start + step])
+    draft.close()
+    return draft
+
+
+class BlobDraftContract:
+    """Tests that check a backend's drafts (:class:`~eakte.storage.base.BlobDraft`).
+
+    Subclass it like :class:`BlobStoreContract`, with a ``blob_store`` fixture returning a
+    new, empty :class:`~eakte.storage.base.DraftingBlobStore`. The address a draft is
+    published under is the caller's choice: it need not be the SHA-256 of the draft.
+    """
+
+    def test_satisfies_protocol(self, blob_store: DraftingBlobStore) -> None:
+        """The store has every method of the protocol, and ``draft``."""
+        assert isinstance(blob_store, DraftingBlobStore)
+
+    def test_publish_under_a_chosen_address(self, blob_store: DraftingBlobStore) -> None:
+        """A published draft is the blob at the address it was published under."""
+        data = _pattern(5000)
+        draft = blob_store.draft()
+        draft.write(data[:1234])
+        draft.write(data[1234:])
+        draft.close()
+        assert list(blob_store) == []  # nothing is visible before publish
+        assert draft.publish(_VALID)
+        assert _read(blob_store, _VALID) == data
+        assert blob_store.size(_VALID) == len(data)
+        assert list(blob_store) == [_VALID]
+
+    def test_reader_returns_what_was_written(self, blob_store: DraftingBlobStore) -> None:
+        """A closed draft can be read back before it is published or dropped."""
+        draft = blob_store.draft()
+        draft.write(b"Entwurf")
+        with draft.reader() as stream:
+            assert stream.read() == b"Entwurf"
+        draft.discard()
+        assert list(blob_store) == []
+
+    def test_existing_blob_is_kept_unless_replaced(self, blob_store: DraftingBlobStore) -> None:
+        """Publishing onto a stored address keeps it; ``replace=True`` takes its place."""
+        assert _draft(blob_store, b"first").publish(_VALID)
+        assert not _draft(blob_store, b"second").publish(_VALID)
+        assert _read(blob_store, _VALID) == b"first"
+        assert not _draft(blob_store, b"third").publish(_VALID, replace=True)
+        assert _read(blob_store, _VALID) == b"third"
+        assert list(blob_store) == [_VALID]
+
+    def test_replace_of_an_absent_blob_creates_it(self, blob_store: DraftingBlobStore) -> None:
+        """``replace=True`` onto a free address is an ordinary publish."""
+        assert _draft(blob_store, b"neu").publish(_VALID, replace=True)
+        assert _read(blob_store, _VALID) == b"neu"
+
+    def test_discard_leaves_nothing(self, blob_store: DraftingBlobStore) -> None:
+        """A dropped draft is never stored; dropping twice is fine."""
+        draft = blob_store.draft()
+        draft.write(b"verworfen")
+        draft.discard()
+        draft.discard()
+        assert list(blob_store) == []
+        assert not blob_store.exists(_VALID)
+
+    def test_empty_draft(self, blob_store: DraftingBlobStore) -> None:
+        """A draft of no bytes publishes an empty blob."""
+        draft = blob_store.draft()
+        draft.close()
+        assert draft.publish(_VALID)
+        assert _read(blob_store, _VALID) == b""
+
+    @pytest.mark.parametrize("address", MALFORMED_ADDRESSES)
+    def test_malformed_address_is_invalid(self, blob_store: DraftingBlobStore,
+                                          address: str) -> None:
+        """Publishing under a malformed address raises InvalidInput and stores nothing."""
+        draft = _draft(blob_store, b"x")
+        with pytest.raises(InvalidInput):
+            draft.publish(address)
+        draft.discard()
+        assert list(blob_store) == []

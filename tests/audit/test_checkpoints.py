@@ -33,14 +33,14 @@ from eakte.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from eakte.cli import cli
-from eakte.keys import (
+from eakte.audit.signing import (
     FileKeyProvider,
     generate_key_file,
     key_id,
     load_public_key,
     resolve_key_provider,
 )
+from eakte.cli import cli
 from eakte.model import AuditCheckpoint, AuditEvent
 
 # -- helpers -------------------------------------------------------------------------------

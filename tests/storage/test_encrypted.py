@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import eakte
-from eakte.crypto import (
+from eakte.crypto.aead import (
     HEADER_SIZE,
     MAGIC,
     TAG_SIZE,
@@ -24,9 +24,9 @@ from eakte.crypto import (
     seal,
     unseal,
 )
+from eakte.crypto.blobstore import EncryptedBlobStore
+from eakte.crypto.masterkey import FileMasterKey, generate_master_key_file, master_key_id
 from eakte.errors import IntegrityError, InvalidInput, MasterKeyError, StateConflict
-from eakte.masterkey import FileMasterKey, generate_master_key_file, master_key_id
-from eakte.storage.encrypted import EncryptedBlobStore
 from eakte.testing.blobstore import BlobStoreContract
 
 SHIFT = 10  # 1 KiB segments keep the format tests small

@@ -11,10 +11,16 @@ import pytest
 
 from eakte.errors import StorageError, UnsafeContent
 from eakte.storage.local import CHUNK_SIZE, LocalBlobStore
-from eakte.testing.blobstore import BlobStoreContract
+from eakte.testing.blobstore import BlobDraftContract, BlobStoreContract
 
 
 class TestLocalBlobStore(BlobStoreContract):
+    @pytest.fixture
+    def blob_store(self, tmp_path: Path) -> LocalBlobStore:
+        return LocalBlobStore(tmp_path / "blobs")
+
+
+class TestLocalBlobDrafts(BlobDraftContract):
     @pytest.fixture
     def blob_store(self, tmp_path: Path) -> LocalBlobStore:
         return LocalBlobStore(tmp_path / "blobs")
@@ -209,4 +215,45 @@ def test_failed_batch_publishes_nothing(tmp_path: Path) -> None:
         store.put_bytes(b"verloren")
         raise RuntimeError("caller failed")
     assert list(store) == []
+    assert _temp_files(store) == []
+
+
+def test_drafts_leave_no_temp_files(store: LocalBlobStore) -> None:
+    published = store.draft()
+    published.write(b"veroeffentlicht")
+    published.publish(hashlib.sha256(b"a").hexdigest())
+    kept = store.draft()
+    kept.write(b"doppelt")
+    kept.publish(hashlib.sha256(b"a").hexdigest())
+    dropped = store.draft()
+    dropped.write(b"verworfen")
+    dropped.discard()
+    assert _temp_files(store) == []
+    path = store.path_for(hashlib.sha256(b"a").hexdigest())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert path.read_bytes() == b"veroeffentlicht"
+
+
+def test_drafts_in_a_batch_appear_when_it_ends(store: LocalBlobStore) -> None:
+    sha = hashlib.sha256(b"b").hexdigest()
+    with store.batch():
+        draft = store.draft()
+        draft.write(b"im Stapel")
+        assert draft.publish(sha)
+        assert not store.exists(sha)
+        again = store.draft()
+        again.write(b"im Stapel")
+        assert not again.publish(sha)  # already pending in this batch
+    assert store.path_for(sha).read_bytes() == b"im Stapel"
+    assert _temp_files(store) == []
+
+
+def test_drafts_of_a_failed_batch_are_dropped(store: LocalBlobStore) -> None:
+    sha = hashlib.sha256(b"c").hexdigest()
+    with pytest.raises(KeyboardInterrupt), store.batch():
+        draft = store.draft()
+        draft.write(b"verloren")
+        draft.publish(sha)
+        raise KeyboardInterrupt
+    assert not store.exists(sha)
     assert _temp_files(store) == []

@@ -5,10 +5,16 @@ import threading
 import pytest
 
 from eakte.storage.memory import MemoryBlobStore
-from eakte.testing.blobstore import BlobStoreContract
+from eakte.testing.blobstore import BlobDraftContract, BlobStoreContract
 
 
 class TestMemoryBlobStore(BlobStoreContract):
+    @pytest.fixture
+    def blob_store(self) -> MemoryBlobStore:
+        return MemoryBlobStore()
+
+
+class TestMemoryBlobDrafts(BlobDraftContract):
     @pytest.fixture
     def blob_store(self) -> MemoryBlobStore:
         return MemoryBlobStore()

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, exists, select, tuple_, union
 from sqlalchemy.exc import SQLAlchemyError
 
-from eakte._keyring import blob_context
+from eakte.audit.events import Action
 from eakte.audit.log import PendingEvent, append_events
-from eakte.crypto import key_check, unseal
-from eakte.encryption import keyring_of
+from eakte.crypto.aead import key_check, unseal
+from eakte.crypto.keyring import blob_context
+from eakte.crypto.settings import keyring_of
 from eakte.errors import IntegrityError, MasterKeyError, Problem, StorageError
 from eakte.model import (
     Akte,
@@ -232,7 +233,7 @@ def clean_keys(store: StoreContext, *, grace_seconds: float, actor: str, dry_run
                 orm.execute(delete(AkteKey).where(AkteKey.akte_id.in_(shred))
                             .execution_options(synchronize_session=False))
             append_events(orm, actor, [PendingEvent(
-                "repair.keys_removed", "store", store.setting("store_id") or "",
+                Action.REPAIR_KEYS_REMOVED, "store", store.setting("store_id") or "",
                 {"orphan_wrappings": sorted(f"{sha}/{akte}" for sha, akte in orphans),
                  "shredded_akten": shred, "grace_seconds": grace_seconds})], store.clock())
     except SQLAlchemyError as exc:

@@ -39,9 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session as OrmSession
 
-from eakte.crypto import key_check, new_key, seal, unseal
+from eakte.crypto.aead import key_check, new_key, seal, unseal
+from eakte.crypto.masterkey import MasterKeyProvider
 from eakte.errors import IntegrityError, MasterKeyError, Problem
-from eakte.masterkey import MasterKeyProvider
 from eakte.model import (
     AkteKey,
     AuditHead,
@@ -57,7 +57,7 @@ from eakte.model.lifecycle import disposed_akte_ids
 if TYPE_CHECKING:
     from sqlalchemy.orm import sessionmaker
 
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = [
     "MASTER_SETTING",
@@ -179,7 +179,7 @@ class KeyRing:
 
     def __init__(self, master: MasterKeyProvider) -> None:
         self._master = master
-        self._store: Store | None = None
+        self._store: StoreContext | None = None
         self._keks: dict[tuple[int, bytes], bytes] = {}
         self._lock = threading.Lock()
 
@@ -198,7 +198,7 @@ class KeyRing:
             self._keks.clear()
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreContext:
         """The store this key ring belongs to.
 
         Raises:
@@ -209,7 +209,7 @@ class KeyRing:
                                "pass it to eakte.open(..., blobs=...)")
         return self._store
 
-    def bind(self, store: Store, sessions: sessionmaker[OrmSession]) -> None:
+    def bind(self, store: StoreContext, sessions: sessionmaker[OrmSession]) -> None:
         """Attach to ``store``: its sessions stage data keys and seal them at commit.
 
         Raises:
