@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eakte.errors import ExportError
-from eakte.export.xdomea import _source as src
-from eakte.export.xdomea._writer import COPY_CHUNK, MessageWriter, rendition_uuid, zip_time
-from eakte.export.xdomea._xml import XmlWriter, xs_datetime
-from eakte.export.xdomea.codes import (
+from eakte.exchange.xdomea import _source as src
+from eakte.exchange.xdomea._writer import COPY_CHUNK, MessageWriter, rendition_uuid, zip_time
+from eakte.exchange.xdomea._xml import XmlWriter, xs_datetime
+from eakte.exchange.xdomea.codes import (
     DEFAULT_VERSION,
     MESSAGES,
     NACHRICHTENTYP_LIST_URI,
@@ -39,11 +39,11 @@ from eakte.export.xdomea.codes import (
     MessageType,
     container_name,
 )
-from eakte.export.xdomea.schema import ValidationReport, schema_folder, validate_file
+from eakte.exchange.xdomea.schema import ValidationReport, schema_folder, validate_file
 from eakte.model import Akte
 
 if TYPE_CHECKING:
-    from eakte.export.xdomea.read import Kopf
+    from eakte.exchange.xdomea.read import Kopf
     from eakte.session import Session
     from eakte.store import Store
 

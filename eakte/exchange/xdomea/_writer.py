@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from eakte.errors import ExportError
-from eakte.export.xdomea import _source as src
-from eakte.export.xdomea._xml import XmlWriter, xs_date, xs_datetime
-from eakte.export.xdomea.codes import (
+from eakte.exchange.xdomea import _source as src
+from eakte.exchange.xdomea._xml import XmlWriter, xs_date, xs_datetime
+from eakte.exchange.xdomea.codes import (
     AUSSONDERUNGSART_LIST_URI,
     DATEIFORMAT_LIST_URI,
     DATEIFORMAT_LIST_VERSION,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 
 from eakte.errors import ArchiveImportError
-from eakte.export.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult, take_over
-from eakte.export.xdomea.read import (
+from eakte.exchange.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult, take_over
+from eakte.exchange.xdomea.read import (
     XdomeaLimits,
     message_of,
     open_container,
@@ -32,13 +32,13 @@ from eakte.export.xdomea.read import (
     read_objects,
     read_transfer_results,
 )
-from eakte.export.xdomea.schema import schema_folder, validate_tree
+from eakte.exchange.xdomea.schema import schema_folder, validate_tree
 from eakte.model import Akte, AkteDisposal, Document, Vorgang
 
 if TYPE_CHECKING:
     from lxml import etree
 
-    from eakte.export.xdomea.read import Kopf
+    from eakte.exchange.xdomea.read import Kopf
     from eakte.session import Session
 
 __all__ = ["import_xdomea"]
@@ -132,7 +132,7 @@ def _appraisal(session: Session, root: etree._Element, kopf: Kopf, result: Impor
     result.counts = {k: sum(o["outcome"] == k for o in result.objects)
                      for k in ("appraised", "unchanged", "ignored")}
     if receipt_dir is not None and kopf.empfangsbestaetigung:
-        from eakte.export.xdomea.build import write_receipt
+        from eakte.exchange.xdomea.build import write_receipt
 
         result.receipt = write_receipt(session, "0505", kopf, receipt_dir,
                                        version=result.version)

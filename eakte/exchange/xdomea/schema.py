@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from eakte.errors import InvalidInput
-from eakte.export.xdomea.codes import DISPOSAL_CODES, MESSAGES, message_type_for
+from eakte.exchange.xdomea.codes import DISPOSAL_CODES, MESSAGES, message_type_for
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -331,7 +331,7 @@ class StructureChecker:
         self._stack.append(_Frame(self._kind(name, parent), name))
 
     def _root(self, tag: object, name: str) -> None:
-        from eakte.export.xdomea.codes import namespace_version
+        from eakte.exchange.xdomea.codes import namespace_version
 
         namespace = _namespace(tag)
         version = namespace_version(namespace)
@@ -487,7 +487,7 @@ def validate_tree(root: etree._Element, *, schemas: Path | None,
     """
     from lxml import etree
 
-    from eakte.export.xdomea.codes import namespace_version
+    from eakte.exchange.xdomea.codes import namespace_version
 
     report = ValidationReport()
     checker = StructureChecker(report, members=members, export=False)
@@ -514,11 +514,11 @@ def validate_message(path: str | os.PathLike[str], *,
         the report; ``report.ok`` is False when the XSD or the structural checks failed.
 
     Raises:
-        UnsafeContent: a hostile container (see :func:`~eakte.export.xdomea.read.open_container`).
+        UnsafeContent: a hostile container (see :func:`~eakte.exchange.xdomea.read.open_container`).
         ArchiveImportError: not a readable container or not well-formed XML.
         InvalidInput: a schema folder without the message version's XSD.
     """
-    from eakte.export.xdomea.read import open_container, parse_xml
+    from eakte.exchange.xdomea.read import open_container, parse_xml
 
     folder = schema_folder(schemas, store=store)
     with open_container(path) as container:

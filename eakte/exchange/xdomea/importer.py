@@ -42,14 +42,14 @@ from sqlalchemy import select
 from eakte.aktenzeichen import validate_kennzeichen
 from eakte.audit.log import PendingEvent
 from eakte.errors import ArchiveImportError, InvalidInput, NotFoundError, StateConflict
-from eakte.export.xdomea._checksums import CheckedReader, Claim, claimed_checksums
-from eakte.export.xdomea.codes import (
+from eakte.exchange.xdomea._checksums import CheckedReader, Claim, claimed_checksums
+from eakte.exchange.xdomea.codes import (
     SONSTIGES,
     UNSUPPORTED_CONFIDENTIALITY,
     confidentiality_from_code,
     dateiformat_suffix,
 )
-from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
+from eakte.exchange.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
 from eakte.ingest.accept import accept_stream
 from eakte.ingest.limits import load_json
 from eakte.ingest.source import clean_filename
@@ -58,7 +58,7 @@ from eakte.model.base import new_uuid
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 
 if TYPE_CHECKING:
-    from eakte.export.xdomea.schema import ValidationReport
+    from eakte.exchange.xdomea.schema import ValidationReport
     from eakte.session import Session
 
 __all__ = ["FALLBACK_KENNZEICHEN", "ImportResult", "take_over"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO, Self
 from xml.parsers import expat
 
 from eakte.errors import ArchiveImportError, UnsafeContent
-from eakte.export.xdomea.codes import message_type_for, namespace_version
+from eakte.exchange.xdomea.codes import message_type_for, namespace_version
 from eakte.ingest.limits import ExtractLimits, check_zip, iter_member, unsafe_member_name
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from eakte.errors import ArchiveImportError
-from eakte.export.xdomea.read import Schriftgutobjekt
+from eakte.exchange.xdomea.read import Schriftgutobjekt
 
 __all__ = ["CheckedReader", "Claim", "claimed_checksums"]
 
