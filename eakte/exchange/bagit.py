@@ -46,12 +46,16 @@ from sqlalchemy import func, select
 
 from eakte._version import __version__
 from eakte.access import Permission
+from eakte.audit.events import Action
 from eakte.audit.log import GENESIS_HASH, format_time
 from eakte.errors import ExportError, IntegrityError, InvalidInput, StateConflict
 from eakte.model import Akte, AuditEvent, Document, Rendition, Version
 from eakte.storage.verifying import VerifyingReader
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session as OrmSession
+
+    from eakte._unit_of_work import UnitOfWork
     from eakte.session import Session
 
 __all__ = ["AUDIT_OMITTED_LABEL", "METADATA_FORMAT", "export_bagit", "safe_name"]
@@ -147,11 +151,11 @@ class _Bag:
         self.dirs.add(path)
 
 
-def _copy_blob(session: Session, bag: _Bag, sha: str, size: int, rel: str) -> None:
+def _copy_blob(uow: UnitOfWork, bag: _Bag, sha: str, size: int, rel: str) -> None:
     """Stream one blob into the bag, hashing while copying; refuse damaged content."""
     digest256, digest512 = hashlib.sha256(), hashlib.sha512()
     written = 0
-    reader = VerifyingReader(session._store.blobs.open(sha), sha, size)
+    reader = VerifyingReader(uow.store.blobs.open(sha), sha, size)
     with reader, (bag.root / rel).open("xb") as out:
         while chunk := reader.read(_CHUNK):
             digest256.update(chunk)
@@ -184,14 +188,13 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
         yield ids[start:start + _IN_CHUNK]
 
 
-def _audit_excerpt(session: Session, akte: Akte, vorgang_ids: list[int],
+def _audit_excerpt(orm: OrmSession, akte: Akte, vorgang_ids: list[int],
                    document_ids: list[int]) -> list[dict[str, Any]]:
     """Return the audit events about the Akte, its Vorgänge and documents, by sequence.
 
     Each carries its canonical bytes (as text), its hash and the previous event's hash, so
     that ``hash == SHA-256(prev_hash ‖ canonical)`` can be checked event by event.
     """
-    orm = session._orm
     wanted = [("akte", [akte.id]), ("vorgang", vorgang_ids), ("document", document_ids)]
     events: dict[int, AuditEvent] = {}
     for object_type, ids in wanted:
@@ -226,6 +229,7 @@ def _audit_excerpt(session: Session, akte: Akte, vorgang_ids: list[int],
 
 def _write_akte(session: Session, bag: _Bag, akte: Akte, top: set[str]) -> dict[str, Any]:
     """Write the Akte's files into the bag; return its metadata entry."""
+    uow = session.unit_of_work
     akte_dir = "data/" + _unique(top, safe_name(akte.aktenzeichen, fallback=f"akte-{akte.id}"))
     bag.mkdir(akte_dir)
     vorgaenge = session.vorgaenge(akte)
@@ -241,13 +245,13 @@ def _write_akte(session: Session, bag: _Bag, akte: Akte, top: set[str]) -> dict[
             bag.mkdir(vdir)
             names: set[str] = set()
             rel = f"{vdir}/" + _unique(names, safe_name(version.filename, fallback="content"))
-            _copy_blob(session, bag, version.sha256, version.size, rel)
+            _copy_blob(uow, bag, version.sha256, version.size, rel)
             rendition_entries = []
             for rendition in session.renditions(version):
                 rdir = f"{vdir}/" + _unique(names, safe_name(rendition.kind, fallback="rendition"))
                 bag.mkdir(rdir)
                 rrel = f"{rdir}/" + safe_name(rendition.filename, fallback="content")
-                _copy_blob(session, bag, rendition.sha256, rendition.size, rrel)
+                _copy_blob(uow, bag, rendition.sha256, rendition.size, rrel)
                 rendition_entries.append({
                     "id": rendition.id, "kind": rendition.kind, "sha256": rendition.sha256,
                     "size": rendition.size, "mime": rendition.mime,
@@ -290,15 +294,15 @@ def _write_akte(session: Session, bag: _Bag, akte: Akte, top: set[str]) -> dict[
             for v in vorgaenge
         ],
         "documents": doc_entries,
-        **_audit_entry(session, akte, [v.id for v in vorgaenge], [d.id for d in documents]),
+        **_audit_entry(uow, akte, [v.id for v in vorgaenge], [d.id for d in documents]),
     }
 
 
-def _audit_entry(session: Session, akte: Akte, vorgang_ids: list[int],
+def _audit_entry(uow: UnitOfWork, akte: Akte, vorgang_ids: list[int],
                  document_ids: list[int]) -> dict[str, Any]:
     """Return the Akte's audit excerpt for the metadata, or why it is left out."""
-    if Permission.AUDIT in session.permissions(akte):
-        return {"audit_events": _audit_excerpt(session, akte, vorgang_ids, document_ids)}
+    if Permission.AUDIT in uow.permissions(akte):
+        return {"audit_events": _audit_excerpt(uow.orm, akte, vorgang_ids, document_ids)}
     return {"audit_events": None, "audit_excerpt_omitted": _OMITTED_REASON}
 
 
@@ -308,7 +312,7 @@ def _resolve(session: Session, items: Sequence[str | Akte]) -> list[Akte]:
     akten: dict[int, Akte] = {}
     for item in items:
         akte = session.get_akte(item.id if isinstance(item, Akte) else item)
-        if session.is_disposed(akte):
+        if session.unit_of_work.is_disposed(akte):
             raise StateConflict(f"Akte {akte.aktenzeichen!r} was disposed; its content was "
                                 "deleted and cannot be exported")
         akten.setdefault(akte.id, akte)
@@ -331,13 +335,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _tag_files(session: Session, bag: _Bag, akten: list[Akte],
+def _tag_files(uow: UnitOfWork, bag: _Bag, akten: list[Akte],
                source_organization: str | None, omitted: list[str]) -> None:
     root = bag.root
     (root / "bagit.txt").write_text(
         "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8")
     lines = [f"Bag-Software-Agent: eakte {__version__}",
-             f"Bagging-Date: {session._now().date().isoformat()}"]
+             f"Bagging-Date: {uow.now().date().isoformat()}"]
     if source_organization:
         lines.append(f"Source-Organization: {_label(source_organization)}")
     lines += [f"External-Identifier: {_label(a.aktenzeichen)}" for a in akten]
@@ -363,13 +367,13 @@ def _tag_files(session: Session, bag: _Bag, akten: list[Akte],
             os.fsync(fh.fileno())
 
 
-def _count_files(session: Session, akten: list[Akte]) -> int:
+def _count_files(orm: OrmSession, akten: list[Akte]) -> int:
     ids = [a.id for a in akten]
-    versions = session._orm.scalar(
+    versions = orm.scalar(
         select(func.count()).select_from(Version)
         .join(Document, Document.id == Version.document_id)
         .where(Document.akte_id.in_(ids)))
-    renditions = session._orm.scalar(
+    renditions = orm.scalar(
         select(func.count()).select_from(Rendition)
         .join(Version, Version.id == Rendition.version_id)
         .join(Document, Document.id == Version.document_id)
@@ -409,6 +413,7 @@ def export_bagit(
         IntegrityError: stored content does not match its SHA-256.
         ExportError: the target exists and is not empty, or writing failed.
     """
+    uow = session.unit_of_work
     akten = _resolve(session, aktenzeichen_list)
     out = Path(out_dir)
     _prepare_target(out)
@@ -420,7 +425,7 @@ def export_bagit(
         with (tmp / "manifest-sha256.txt").open("w", encoding="utf-8", newline="\n") as m256, \
                 (tmp / "manifest-sha512.txt").open("w", encoding="utf-8",
                                                    newline="\n") as m512:
-            bag = _Bag(tmp, m256, m512, progress, _count_files(session, akten))
+            bag = _Bag(tmp, m256, m512, progress, _count_files(uow.orm, akten))
             bag.mkdir("data")
             top: set[str] = {"metadata.json"}
             meta_path = tmp / "data" / "metadata.json"
@@ -428,8 +433,8 @@ def export_bagit(
             with meta_path.open("w", encoding="utf-8", newline="\n") as meta:
                 meta.write(json.dumps({
                     "format": METADATA_FORMAT,
-                    "exported_at": format_time(session._now()),
-                    "exported_by": session.user,
+                    "exported_at": format_time(uow.now()),
+                    "exported_by": uow.user,
                 }, ensure_ascii=False)[:-1] + ', "akten": [\n')
                 for i, akte in enumerate(akten):
                     entry = _write_akte(session, bag, akte, top)
@@ -443,7 +448,7 @@ def export_bagit(
             bag.record("data/metadata.json", *_hash_file(meta_path))
             m256.flush()
             m512.flush()
-        _tag_files(session, bag, akten, source_organization, omitted)
+        _tag_files(uow, bag, akten, source_organization, omitted)
         for path in sorted(bag.dirs, key=lambda p: len(p.parts), reverse=True):
             _fsync_dir(path)
         _fsync_dir(tmp)
@@ -457,9 +462,9 @@ def export_bagit(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     for akte in akten:
-        session._audit("export.bagit", "akte", akte, aktenzeichen=akte.aktenzeichen,
-                       bag=out.name, files=bag.files, payload_oxum=f"{bag.octets}.{bag.files}",
-                       manifest_sha256=manifest_sha,
-                       external_identifiers=[a.aktenzeichen for a in akten],
-                       audit_excerpt=akte.aktenzeichen not in omitted)
+        uow.record(Action.EXPORT_BAGIT, "akte", akte, aktenzeichen=akte.aktenzeichen,
+                   bag=out.name, files=bag.files, payload_oxum=f"{bag.octets}.{bag.files}",
+                   manifest_sha256=manifest_sha,
+                   external_identifiers=[a.aktenzeichen for a in akten],
+                   audit_excerpt=akte.aktenzeichen not in omitted)
     return out

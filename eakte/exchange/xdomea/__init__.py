@@ -11,10 +11,12 @@ Importing this package loads lxml; ``import eakte`` does not.
 
 from __future__ import annotations
 
+from eakte.exchange.xdomea._kopf import Party
 from eakte.exchange.xdomea._receive import import_xdomea
-from eakte.exchange.xdomea.build import ExportResult, Party, export_xdomea, write_receipt
+from eakte.exchange.xdomea.build import ExportResult, export_xdomea
 from eakte.exchange.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult
 from eakte.exchange.xdomea.read import XdomeaLimits
+from eakte.exchange.xdomea.receipt import write_receipt
 from eakte.exchange.xdomea.schema import (
     SCHEMA_ENV,
     SCHEMA_SETTING,
