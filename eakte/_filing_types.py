@@ -27,6 +27,7 @@ __all__ = [
     "item_error",
 ]
 
+#: Longest object id or document id of an external key.
 MAX_ID = 200
 _MAX_LABEL = 100
 

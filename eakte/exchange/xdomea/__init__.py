@@ -6,7 +6,7 @@ Example:
     ...     result = export_xdomea(s, ["630.10-0001/2026"], message="0503", out_dir="out")
     ...     result.path.name  # '{ProzessID}_Aussonderung.Aussonderung.0503.zip'
 
-Importing this package loads lxml; ``import eakte`` does not.
+lxml loads when a message is written, read or validated; ``import eakte`` does not load it.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def export_xdomea(
         IntegrityError: a stored file does not match its SHA-256 (nothing is published).
         InvalidInput: unknown message or version, or a schema folder without that XSD.
     """
-    from lxml import etree  # loaded on first use: lxml is no cost of ``import eakte``
+    from lxml import etree
 
     if message not in ("0501", "0503"):
         raise ExportError(f"eakte writes xdomea messages 0501 and 0503, not {message!r}")

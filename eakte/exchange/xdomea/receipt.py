@@ -33,7 +33,7 @@ def write_receipt(session: Session, message: str, answered: Kopf, out_dir: str |
         ExportError: the receipt would be invalid.
         InvalidInput: a schema folder without that version's XSD.
     """
-    from lxml import etree  # loaded on first use: lxml is no cost of ``import eakte``
+    from lxml import etree
 
     if message not in ("0504", "0505", "0507"):
         raise ExportError(f"{message!r} is not a receipt message")

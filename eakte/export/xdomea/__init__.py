@@ -1,6 +1,6 @@
 """xdomea Aussonderung, re-exported: the code lives in :mod:`eakte.exchange.xdomea`.
 
-Importing this package loads lxml; ``import eakte`` does not.
+lxml loads when a message is written, read or validated; ``import eakte`` does not load it.
 """
 
 from __future__ import annotations
