@@ -60,8 +60,8 @@ def child(args: argparse.Namespace) -> None:
     import tracemalloc
 
     import eakte
-    from eakte.export.xdomea import export_xdomea
-    from eakte.export.xdomea.schema import load_schema, schema_folder
+    from eakte.exchange.xdomea import export_xdomea
+    from eakte.exchange.xdomea.schema import load_schema, schema_folder
 
     store = eakte.open(args.store, create=False)
     folder = schema_folder(None)

@@ -11,15 +11,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from eakte.access import Permission
-from eakte.errors import InvalidInput, NotFoundError, StateConflict, UnsafeContent
-from eakte.filing import (
+from eakte._filing_types import (
     CaseRecord,
     DocumentRecord,
     ExternalKey,
     FilingResult,
     FilingStatus,
 )
+from eakte.access import Permission
+from eakte.audit.events import Action
+from eakte.errors import InvalidInput, NotFoundError, StateConflict, UnsafeContent
 from eakte.ingest.source import Source
 from eakte.mapping import DocumentSpec, VorgangSpec
 from eakte.model import Akte, Document, ExternalRef, Version, Vorgang
@@ -73,9 +74,10 @@ def find_ref(s: Session, system: str, object_type: str, key: ExternalKey | str) 
         AccessDenied: the session's principal may not use the external ids of ``system``
             (checked before the lookup, so the answer never tells whether the key exists).
     """
-    s.require_system(system)
+    uow = s.unit_of_work
+    uow.require_system(system)
     ext = key if isinstance(key, str) else external_id(object_type, key)
-    found = s._orm.scalar(
+    found = uow.orm.scalar(
         select(ExternalRef.object_id).where(
             ExternalRef.system == system,
             ExternalRef.external_id == ext,
@@ -88,12 +90,13 @@ def find_ref(s: Session, system: str, object_type: str, key: ExternalKey | str) 
 def _link(s: Session, key: ExternalKey, object_type: str, target: Vorgang | Document | Version,
           akte: Akte, audited: Document | Vorgang) -> None:
     """Store ``key`` for ``target`` in this transaction and record it in the audit log."""
-    s._flush()
+    uow = s.unit_of_work
+    uow.flush()
     ext = external_id(object_type, key)
-    s.add_external_ref(key.system, ext, object_type, target.id)
-    s._audit("external_ref.add", "vorgang" if isinstance(audited, Vorgang) else "document",
-             audited, akte=akte.id, aktenzeichen=akte.aktenzeichen, system=key.system,
-             external_id=ext, ref_type=object_type, ref_id=target.id)
+    uow.add_external_ref(key.system, ext, object_type, target.id)
+    uow.record(Action.EXTERNAL_REF_ADD, "vorgang" if isinstance(audited, Vorgang) else "document",
+               audited, akte=akte.id, aktenzeichen=akte.aktenzeichen, system=key.system,
+               external_id=ext, ref_type=object_type, ref_id=target.id)
 
 
 # -- content -----------------------------------------------------------------------------
@@ -259,12 +262,13 @@ def _update_meta(s: Session, obj: Vorgang | Document, akte: Akte, wanted: dict[s
     if isinstance(obj, Document):
         s.update_document(obj, metadata=merged)
         return True
-    s._require(Permission.EDIT, akte, "change the metadata of a Vorgang")
-    s._require_open(akte, obj.id)
+    uow = s.unit_of_work
+    uow.require(Permission.EDIT, akte, "change the metadata of a Vorgang")
+    uow.require_open(akte, obj.id)
     changes: dict[str, Any] = {}
-    s._change(obj, "meta", merged, changes, name="metadata")
-    s._audit("vorgang.update", "vorgang", obj, akte=akte.id,
-             aktenzeichen=akte.aktenzeichen, **changes)
+    uow.change(obj, "meta", merged, changes, name="metadata")
+    uow.record(Action.VORGANG_UPDATE, "vorgang", obj, akte=akte.id,
+               aktenzeichen=akte.aktenzeichen, **changes)
     return True
 
 
@@ -276,7 +280,9 @@ def file_case_in(s: Session, filer: Filer, case: CaseRecord, prepared: Prepared
         EakteError: any problem; the caller rolls the session back.
     """
     key = filer.key(case.object_id)
-    s.require_system(filer.system)  # first: no answer may depend on which keys exist
+    uow = s.unit_of_work
+    uow.begin_write()  # what is written depends on the external keys read next
+    uow.require_system(filer.system)  # first: no answer may depend on which keys exist
     if filer.mapping is not None:
         filer.mapping.check_fields(case.fields)
     context = _context(filer, case)
@@ -412,7 +418,7 @@ def _version_of(s: Session, key: ExternalKey, document: Document, content: _Cont
     if key.version is not None:
         labelled = find_ref(s, key.system, "version", key)
         if labelled is not None:
-            version = s._orm.get(Version, labelled)
+            version = s.unit_of_work.orm.get(Version, labelled)
             if version is None or version.document_id != document.id:
                 raise StateConflict(f"the version label of {key} refers to another object")
             if version.sha256 != content.sha256:

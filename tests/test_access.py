@@ -8,7 +8,7 @@ import pytest
 
 import eakte
 from eakte.errors import AccessDenied, InvalidInput, NotFoundError
-from eakte.export.bagit import export_bagit
+from eakte.exchange.bagit import export_bagit
 from tests.conftest import MakeAkte
 
 

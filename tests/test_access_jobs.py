@@ -11,7 +11,7 @@ import pytest
 import eakte
 from eakte.access import StoreJob
 from eakte.errors import AccessDenied, NotFoundError
-from eakte.export.bagit import AUDIT_OMITTED_LABEL, export_bagit
+from eakte.exchange.bagit import AUDIT_OMITTED_LABEL, export_bagit
 from eakte.repair import repair
 from tests.conftest import MakeAkte
 

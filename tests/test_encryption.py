@@ -440,7 +440,7 @@ def test_removed_or_damaged_key_rows_are_errors(store: eakte.Store) -> None:
 def test_bagit_export_from_an_encrypted_store(store: eakte.Store, tmp_path: Path) -> None:
     import bagit
 
-    from eakte.export.bagit import export_bagit
+    from eakte.exchange.bagit import export_bagit
 
     data = {"bescheid.txt": TEXTS["bescheid.txt"].encode(), "genehmigung.pdf": _pdf()}
     with store.session() as s:
@@ -458,7 +458,7 @@ def test_bagit_export_from_an_encrypted_store(store: eakte.Store, tmp_path: Path
 def test_xdomea_export_and_import_between_encrypted_stores(
         store: eakte.Store, store_factory, db_url: str | None, request: pytest.FixtureRequest,
         tmp_path: Path, key: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from eakte.export.xdomea import export_xdomea, import_xdomea
+    from eakte.exchange.xdomea import export_xdomea, import_xdomea
 
     monkeypatch.delenv("EAKTE_XDOMEA_SCHEMAS", raising=False)
     with store.session() as s:

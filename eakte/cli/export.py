@@ -37,8 +37,8 @@ def export_bagit(app: App, aktenzeichen: tuple[str, ...], out_dir: Path,
 
     JSON output: path, akten, files, bytes, payload_oxum, audit_excerpt_omitted.
     """
-    from eakte.export.bagit import AUDIT_OMITTED_LABEL
-    from eakte.export.bagit import export_bagit as export_bag
+    from eakte.exchange.bagit import AUDIT_OMITTED_LABEL
+    from eakte.exchange.bagit import export_bagit as export_bag
 
     with app.session() as s, Progress(
             TextColumn("copying"), BarColumn(), MofNCompleteColumn(), console=app.err,

@@ -49,7 +49,7 @@ def export_xdomea(app: App, aktenzeichen: tuple[str, ...], message: str, out_dir
 
     JSON output: path, message, prozess_id, version, schema_validated, counts.
     """
-    from eakte.export.xdomea import export_xdomea as export
+    from eakte.exchange.xdomea import export_xdomea as export
 
     with app.session() as s, Progress(
             TextColumn("writing"), BarColumn(), MofNCompleteColumn(), console=app.err,
@@ -98,7 +98,7 @@ def import_xdomea(app: App, file: Path, kennzeichen: str | None, receipt_dir: Pa
 
     JSON output: message, prozess_id, schema_validated, akten, counts, objects, warnings.
     """
-    from eakte.export.xdomea import import_xdomea as do_import
+    from eakte.exchange.xdomea import import_xdomea as do_import
 
     with app.session() as s:
         result = do_import(s, file, schemas=schemas, kennzeichen=kennzeichen,

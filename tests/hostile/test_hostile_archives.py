@@ -22,7 +22,7 @@ from store_state import StoreState, assert_unchanged
 from xdomea_build import export_0503, with_member
 
 from eakte.errors import UnsafeContent
-from eakte.export.xdomea import XdomeaLimits, import_xdomea
+from eakte.exchange.xdomea import XdomeaLimits, import_xdomea
 from eakte.ingest.extract import extract_text
 from eakte.ingest.mime import detect_mime
 from eakte.model import TextExtraction, Version

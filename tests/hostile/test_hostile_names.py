@@ -19,8 +19,8 @@ from store_state import StoreState, assert_unchanged
 
 import eakte.ingest.source
 from eakte.errors import InvalidInput
-from eakte.export.bagit import export_bagit
-from eakte.export.xdomea import export_xdomea
+from eakte.exchange.bagit import export_bagit
+from eakte.exchange.xdomea import export_xdomea
 from eakte.ingest.limits import unsafe_member_name
 
 LONG = "a" * 10_000 + ".txt"
@@ -78,7 +78,7 @@ def test_names_from_an_xdomea_takeover_follow_the_same_rule(sqlite_filled, tmp_p
                                                            monkeypatch) -> None:
     from xdomea_build import export_0503
 
-    from eakte.export.xdomea import import_xdomea
+    from eakte.exchange.xdomea import import_xdomea
 
     monkeypatch.delenv("EAKTE_XDOMEA_SCHEMAS", raising=False)
     container = export_0503(tmp_path / "src", filename="bescheid.txt")

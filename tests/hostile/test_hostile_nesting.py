@@ -106,7 +106,7 @@ def test_extracting_a_deeply_nested_mail_records_a_failure() -> None:
 
 
 def test_xdomea_xml_nested_deeply_is_refused() -> None:
-    from eakte.export.xdomea._container import parse_xml
+    from eakte.exchange.xdomea._container import parse_xml
 
     deep = b"<a>" * 10_000 + b"</a>" * 10_000
     with pytest.raises(ArchiveImportError, match="not well-formed"):
@@ -114,7 +114,7 @@ def test_xdomea_xml_nested_deeply_is_refused() -> None:
 
 
 def test_xdomea_streaming_validation_of_deep_xml_reports_a_problem(tmp_path: Path) -> None:
-    from eakte.export.xdomea.schema import validate_file
+    from eakte.exchange.xdomea.schema import validate_file
 
     path = tmp_path / "tief.xml"
     path.write_bytes(b"<a>" * 10_000 + b"</a>" * 10_000)

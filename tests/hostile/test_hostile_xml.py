@@ -20,7 +20,7 @@ from store_state import StoreState, assert_unchanged
 from xdomea_build import answer, answer_name, export_0503, message_xml
 
 from eakte.errors import UnsafeContent
-from eakte.export.xdomea import import_xdomea, validate_message
+from eakte.exchange.xdomea import import_xdomea, validate_message
 from eakte.ingest.extract import extract_text
 from eakte.ingest.mime import detect_mime
 from eakte.model import TextExtraction, Version

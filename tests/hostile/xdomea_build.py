@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import eakte
-from eakte.export.xdomea import export_xdomea
+from eakte.exchange.xdomea import export_xdomea
 
 NS31 = "urn:xoev-de:xdomea:schema:3.1.0"
 

@@ -1,25 +1,23 @@
-"""xdomea 3.0.0/3.1.0 Aussonderung: write 0501/0503, read 0502–0507, take over 0503 containers.
+"""xdomea Aussonderung, re-exported: the code lives in :mod:`eakte.exchange.xdomea`.
 
-Example:
-    >>> from eakte.export.xdomea import export_xdomea, import_xdomea  # doctest: +SKIP
-    >>> with store.session() as s:  # doctest: +SKIP
-    ...     result = export_xdomea(s, ["630.10-0001/2026"], message="0503", out_dir="out")
-    ...     result.path.name  # '{ProzessID}_Aussonderung.Aussonderung.0503.zip'
-
-Importing this package loads lxml; ``import eakte`` does not.
+lxml loads when a message is written, read or validated; ``import eakte`` does not load it.
 """
 
 from __future__ import annotations
 
-from eakte.export.xdomea._receive import import_xdomea
-from eakte.export.xdomea.build import ExportResult, Party, export_xdomea, write_receipt
-from eakte.export.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult
-from eakte.export.xdomea.read import XdomeaLimits
-from eakte.export.xdomea.schema import (
+from eakte.exchange.xdomea import (
+    FALLBACK_KENNZEICHEN,
     SCHEMA_ENV,
     SCHEMA_SETTING,
+    ExportResult,
+    ImportResult,
+    Party,
     ValidationReport,
+    XdomeaLimits,
+    export_xdomea,
+    import_xdomea,
     validate_message,
+    write_receipt,
 )
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Reading xdomea messages: Kopf, 0502 appraisals, 0506 results, 0501/0503 Schriftgutobjekte.
 
-The tree comes from :func:`~eakte.export.xdomea._container.parse_xml` (safe parsing of an
+The tree comes from :func:`~eakte.exchange.xdomea._container.parse_xml` (safe parsing of an
 untrusted container) and has been validated before; these readers turn it into plain data.
 """
 
@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eakte.errors import ArchiveImportError
-from eakte.export.xdomea._container import (
+from eakte.exchange.xdomea._container import (
     Container,
     XdomeaLimits,
     message_of,
     open_container,
     parse_xml,
 )
-from eakte.export.xdomea.codes import EXTENSION_NS
+from eakte.exchange.xdomea.codes import EXTENSION_NS
 
 __all__ = [
     "Appraisal",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import eakte
-from eakte.export.xdomea import export_xdomea
+from eakte.exchange.xdomea import export_xdomea
 from eakte.store import Store
 
 #: The official xdomea material next to the project (XSDs, example messages, code lists).

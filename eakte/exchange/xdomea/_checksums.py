@@ -24,13 +24,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from eakte.audit.events import Action
 from eakte.errors import ArchiveImportError
-from eakte.export.xdomea.read import Schriftgutobjekt
+from eakte.exchange.xdomea.read import Schriftgutobjekt
 
 __all__ = ["CheckedReader", "Claim", "claimed_checksums"]
 
-_VERSION_ACTIONS = ("document.file", "version.add")
-_RENDITION_ACTION = "rendition.add"
+_VERSION_ACTIONS = (Action.DOCUMENT_FILE, Action.VERSION_ADD)
+_RENDITION_ACTION = Action.RENDITION_ADD
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, BinaryIO, Self
 from xml.parsers import expat
 
 from eakte.errors import ArchiveImportError, UnsafeContent
-from eakte.export.xdomea.codes import message_type_for, namespace_version
+from eakte.exchange.xdomea.codes import message_type_for, namespace_version
 from eakte.ingest.limits import ExtractLimits, check_zip, iter_member, unsafe_member_name
 
 if TYPE_CHECKING:
-    from lxml import etree
+    from lxml.etree import _Element
 
 __all__ = ["Container", "XdomeaLimits", "message_of", "open_container", "parse_xml"]
 
@@ -283,7 +283,7 @@ def _refuse_dtd(data: bytes) -> None:
         raise ArchiveImportError(f"the message is not well-formed XML: {exc}") from exc
 
 
-def parse_xml(data: bytes) -> etree._Element:
+def parse_xml(data: bytes) -> _Element:
     """Parse message XML safely and return its root element.
 
     libxml2 itself refuses nesting deeper than 256 elements (``huge_tree`` stays off).
@@ -303,7 +303,7 @@ def parse_xml(data: bytes) -> etree._Element:
         raise ArchiveImportError(f"the message is not well-formed XML: {exc}") from exc
 
 
-def message_of(root: etree._Element) -> tuple[str, str]:
+def message_of(root: _Element) -> tuple[str, str]:
     """Return ``(Nachrichtentyp, xdomea version)`` of a parsed message.
 
     Raises:

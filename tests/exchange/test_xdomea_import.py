@@ -12,7 +12,7 @@ import pytest
 from xdomea_helpers import XDOMEA, build_varied, official, own_0503
 
 import eakte
-from eakte.export.xdomea import XdomeaLimits, export_xdomea, import_xdomea
+from eakte.exchange.xdomea import XdomeaLimits, export_xdomea, import_xdomea
 from eakte.store import Store
 
 MINIMAL_ZIP = (XDOMEA / "examples/minimal"
@@ -219,7 +219,7 @@ def test_importing_twice_is_refused_and_changes_nothing(make_store, xsd: bool,
 
 def test_a_failure_inside_the_takeover_leaves_nothing_even_if_the_caller_commits(
         make_store, xsd: bool, own_zip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from eakte.export.xdomea import importer
+    from eakte.exchange.xdomea import importer
 
     store = make_store()
     before = snapshot(store)

@@ -23,12 +23,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from eakte.errors import InvalidInput
-from eakte.export.xdomea.codes import DISPOSAL_CODES, MESSAGES, message_type_for
+from eakte.exchange.xdomea.codes import (
+    DISPOSAL_CODES,
+    MESSAGES,
+    message_type_for,
+    namespace_version,
+)
+from eakte.exchange.xdomea.read import open_container, parse_xml
 
 if TYPE_CHECKING:
     from lxml import etree
+    from lxml.etree import _Element
 
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
 __all__ = [
     "SCHEMA_ENV",
@@ -63,7 +70,7 @@ _MAX_PROBLEMS: Final = 50
 
 
 def schema_folder(schemas: str | os.PathLike[str] | None = None, *,
-                  store: Store | None = None) -> Path | None:
+                  store: StoreContext | None = None) -> Path | None:
     """Return the configured schema folder, or None when XSD validation is off.
 
     Args:
@@ -331,8 +338,6 @@ class StructureChecker:
         self._stack.append(_Frame(self._kind(name, parent), name))
 
     def _root(self, tag: object, name: str) -> None:
-        from eakte.export.xdomea.codes import namespace_version
-
         namespace = _namespace(tag)
         version = namespace_version(namespace)
         if version is None:
@@ -478,7 +483,7 @@ def validate_file(path: Path, version: str, *, schemas: Path | None,
     return report
 
 
-def validate_tree(root: etree._Element, *, schemas: Path | None,
+def validate_tree(root: _Element, *, schemas: Path | None,
                   members: Container[str] | None = None) -> ValidationReport:
     """Validate a parsed message (on import): XSD when configured, then structure.
 
@@ -486,8 +491,6 @@ def validate_tree(root: etree._Element, *, schemas: Path | None,
         InvalidInput: the schema folder lacks the message version's XSD.
     """
     from lxml import etree
-
-    from eakte.export.xdomea.codes import namespace_version
 
     report = ValidationReport()
     checker = StructureChecker(report, members=members, export=False)
@@ -507,19 +510,17 @@ def validate_tree(root: etree._Element, *, schemas: Path | None,
 
 def validate_message(path: str | os.PathLike[str], *,
                      schemas: str | os.PathLike[str] | None = None,
-                     store: Store | None = None) -> ValidationReport:
+                     store: StoreContext | None = None) -> ValidationReport:
     """Validate an xdomea message file (``.zip`` container or ``.xml``) without importing it.
 
     Returns:
         the report; ``report.ok`` is False when the XSD or the structural checks failed.
 
     Raises:
-        UnsafeContent: a hostile container (see :func:`~eakte.export.xdomea.read.open_container`).
+        UnsafeContent: a hostile container (see :func:`~eakte.exchange.xdomea.read.open_container`).
         ArchiveImportError: not a readable container or not well-formed XML.
         InvalidInput: a schema folder without the message version's XSD.
     """
-    from eakte.export.xdomea.read import open_container, parse_xml
-
     folder = schema_folder(schemas, store=store)
     with open_container(path) as container:
         root = parse_xml(container.xml)

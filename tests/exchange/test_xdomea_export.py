@@ -20,9 +20,9 @@ from xdomea_helpers import (
 )
 
 import eakte
-from eakte.export.xdomea import export_xdomea, validate_message
-from eakte.export.xdomea.build import rendition_uuid
-from eakte.export.xdomea.codes import dateiformat_for, member_name
+from eakte.exchange.xdomea import export_xdomea, validate_message
+from eakte.exchange.xdomea.build import rendition_uuid
+from eakte.exchange.xdomea.codes import dateiformat_for, member_name
 
 X = f"{{{NS31}}}"
 

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+import eakte.exchange.xdomea._source as src
 from eakte.errors import ExportError
-from eakte.export.xdomea import _source as src
-from eakte.export.xdomea._xml import XmlWriter, xs_date, xs_datetime
-from eakte.export.xdomea.codes import (
+from eakte.exchange.xdomea._xml import XmlWriter, xs_date, xs_datetime
+from eakte.exchange.xdomea.codes import (
     AUSSONDERUNGSART_LIST_URI,
     DATEIFORMAT_LIST_URI,
     DATEIFORMAT_LIST_VERSION,
@@ -38,7 +38,9 @@ from eakte.export.xdomea.codes import (
 from eakte.storage.verifying import VerifyingReader
 
 if TYPE_CHECKING:
-    from eakte.session import Session
+    from sqlalchemy.orm import Session as OrmSession
+
+    from eakte.storage.base import BlobStore
 
 __all__ = ["COPY_CHUNK", "MessageWriter", "rendition_uuid", "zip_time"]
 
@@ -82,10 +84,10 @@ def zip_time(value: datetime) -> tuple[int, int, int, int, int, int]:
 class MessageWriter:
     """Writes the Schriftgutobjekte of one message and streams their files into the zip."""
 
-    def __init__(self, session: Session, w: XmlWriter, zf: zipfile.ZipFile | None,
-                 progress: Progress | None, total: int) -> None:
-        self.orm = session._orm  # the session's transaction: consistent reads
-        self.store = session._store
+    def __init__(self, orm: OrmSession, blobs: BlobStore, w: XmlWriter,
+                 zf: zipfile.ZipFile | None, progress: Progress | None, total: int) -> None:
+        self.orm = orm  # the exporting session's transaction: consistent reads
+        self.blobs = blobs
         self.w = w
         self.zf = zf
         self.counts: dict[str, int] = defaultdict(int)
@@ -175,7 +177,7 @@ class MessageWriter:
                               else zipfile.ZIP_DEFLATED)
         info.external_attr = 0o644 << 16
         reader = io.BufferedReader(
-            VerifyingReader(self.store.blobs.open(sha256), sha256, size),
+            VerifyingReader(self.blobs.open(sha256), sha256, size),
             buffer_size=COPY_CHUNK)
         with reader:
             head = reader.read(4096)

@@ -14,15 +14,15 @@ or not at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from eakte.audit.events import Action
 from eakte.errors import ArchiveImportError
-from eakte.export.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult, take_over
-from eakte.export.xdomea.read import (
+from eakte.exchange.xdomea.importer import FALLBACK_KENNZEICHEN, ImportResult, take_over
+from eakte.exchange.xdomea.read import (
     XdomeaLimits,
     message_of,
     open_container,
@@ -32,44 +32,28 @@ from eakte.export.xdomea.read import (
     read_objects,
     read_transfer_results,
 )
-from eakte.export.xdomea.schema import schema_folder, validate_tree
+from eakte.exchange.xdomea.receipt import write_receipt
+from eakte.exchange.xdomea.schema import schema_folder, validate_tree
 from eakte.model import Akte, AkteDisposal, Document, Vorgang
 
 if TYPE_CHECKING:
-    from lxml import etree
+    from lxml.etree import _Element
+    from sqlalchemy.orm import Session as OrmSession
 
-    from eakte.export.xdomea.read import Kopf
+    from eakte.exchange.xdomea.read import Kopf
     from eakte.session import Session
 
 __all__ = ["import_xdomea"]
 
-_T = TypeVar("_T")
 _NO_KENNUNG = "(keine Archivkennung übermittelt)"
 
 
-def _atomic(session: Session, work: Callable[[], _T]) -> _T:
-    """Run ``work`` in a savepoint; on error undo its rows and queued audit events."""
-    marks = (len(session._events), len(session._reindex), len(session._post_commit))
-    savepoint = session._orm.begin_nested()
-    try:
-        value = work()
-    except BaseException:
-        savepoint.rollback()
-        del session._events[marks[0]:]
-        del session._reindex[marks[1]:]
-        del session._post_commit[marks[2]:]
-        raise
-    savepoint.commit()
-    return value
-
-
-def _find(session: Session, ids: list[str]) -> tuple[dict[str, Akte], dict[str, str]]:
+def _find(orm: OrmSession, ids: list[str]) -> tuple[dict[str, Akte], dict[str, str]]:
     """Return the Akten with these UUIDs, and the kind of every other known UUID."""
-    akten = {a.uuid.lower(): a for a in session._orm.scalars(
-        select(Akte).where(Akte.uuid.in_(ids)))}
+    akten = {a.uuid.lower(): a for a in orm.scalars(select(Akte).where(Akte.uuid.in_(ids)))}
     other: dict[str, str] = {}
     for model, kind in ((Vorgang, "Vorgang"), (Document, "Dokument")):
-        for (found,) in session._orm.execute(select(model.uuid).where(model.uuid.in_(ids))):
+        for (found,) in orm.execute(select(model.uuid).where(model.uuid.in_(ids))):
             other[str(found).lower()] = kind
     return akten, other
 
@@ -82,11 +66,12 @@ def _unknown(ids: list[str], akten: dict[str, Akte], other: dict[str, str], code
             f"(e.g. {missing[0]}); it answers another store's offer; nothing was applied")
 
 
-def _appraisal(session: Session, root: etree._Element, kopf: Kopf, result: ImportResult,
+def _appraisal(session: Session, root: _Element, kopf: Kopf, result: ImportResult,
                receipt_dir: Path | None) -> None:
+    uow = session.unit_of_work
     appraisals = read_appraisals(root)
     ids = [a.id for a in appraisals]
-    akten, other = _find(session, ids)
+    akten, other = _find(uow.orm, ids)
     _unknown(ids, akten, other, "Bewertungsverzeichnis (0502)")
     for item in appraisals:
         akte = akten.get(item.id)
@@ -97,14 +82,13 @@ def _appraisal(session: Session, root: etree._Element, kopf: Kopf, result: Impor
                 f"the 0502 appraises Akte {akte.aktenzeichen!r} as "
                 f"{item.decision or item.configurable!r}; only A (archive) or V (destroy) "
                 "are final; nothing was applied")
-        disposal = session._orm.get(AkteDisposal, akte.id)
+        disposal = uow.orm.get(AkteDisposal, akte.id)
         if disposal is not None and disposal.offer_message_id not in (None, kopf.prozess_id):
             raise ArchiveImportError(
                 f"the 0502 (ProzessID {kopf.prozess_id}) does not answer the offer of Akte "
                 f"{akte.aktenzeichen!r} (ProzessID {disposal.offer_message_id}); nothing was "
                 "applied")
-
-    def apply() -> None:
+    with uow.savepoint():
         for item in appraisals:
             akte = akten.get(item.id)
             if akte is None:
@@ -113,7 +97,7 @@ def _appraisal(session: Session, root: etree._Element, kopf: Kopf, result: Impor
                                        "note": "eakte appraises whole Akten"})
                 continue
             assert item.decision is not None
-            done = session._orm.get(AkteDisposal, akte.id)
+            done = uow.orm.get(AkteDisposal, akte.id)
             outcome = "appraised"
             if done is not None and done.appraisal_message_id == kopf.prozess_id \
                     and done.decision == item.decision:
@@ -124,28 +108,24 @@ def _appraisal(session: Session, root: etree._Element, kopf: Kopf, result: Impor
                                    "aktenzeichen": akte.aktenzeichen,
                                    "decision": item.decision, "outcome": outcome})
             result.akten.append({"aktenzeichen": akte.aktenzeichen, "decision": item.decision})
-        session._audit("xdomea.import", "xdomea_message", kopf.prozess_id, message="0502",
-                       source=result.path.name, sender=kopf.absender,
-                       decisions={o["id"]: o["decision"] for o in result.objects})
-
-    _atomic(session, apply)
+        uow.record(Action.XDOMEA_IMPORT, "xdomea_message", kopf.prozess_id, message="0502",
+                   source=result.path.name, sender=kopf.absender,
+                   decisions={o["id"]: o["decision"] for o in result.objects})
     result.counts = {k: sum(o["outcome"] == k for o in result.objects)
                      for k in ("appraised", "unchanged", "ignored")}
     if receipt_dir is not None and kopf.empfangsbestaetigung:
-        from eakte.export.xdomea.build import write_receipt
-
         result.receipt = write_receipt(session, "0505", kopf, receipt_dir,
                                        version=result.version)
 
 
-def _confirmation(session: Session, root: etree._Element, kopf: Kopf,
+def _confirmation(session: Session, root: _Element, kopf: Kopf,
                   result: ImportResult) -> None:
+    uow = session.unit_of_work
     results = read_transfer_results(root)
     ids = [r.id for r in results]
-    akten, other = _find(session, ids)
+    akten, other = _find(uow.orm, ids)
     _unknown(ids, akten, other, "AussonderungImportBestaetigen (0506)")
-
-    def apply() -> None:
+    with uow.savepoint():
         for item in results:
             akte = akten.get(item.id)
             if akte is None:
@@ -157,7 +137,7 @@ def _confirmation(session: Session, root: etree._Element, kopf: Kopf,
                                      "aktenzeichen": akte.aktenzeichen,
                                      "success": item.success,
                                      "archivkennung": item.archivkennung}
-            done = session._orm.get(AkteDisposal, akte.id)
+            done = uow.orm.get(AkteDisposal, akte.id)
             if item.success and done is not None and done.state == "transferred" \
                     and done.transfer_message_id == kopf.prozess_id:
                 entry["outcome"] = "unchanged"  # the same 0506 again: nothing to do
@@ -166,34 +146,33 @@ def _confirmation(session: Session, root: etree._Element, kopf: Kopf,
                                          message_id=kopf.prozess_id)
                 entry["outcome"] = "transferred"
             else:
-                session._audit("disposal.transfer_failed", "akte", akte,
-                               aktenzeichen=akte.aktenzeichen, message_id=kopf.prozess_id,
-                               errors=list(item.errors))
+                uow.record(Action.DISPOSAL_TRANSFER_FAILED, "akte", akte,
+                           aktenzeichen=akte.aktenzeichen, message_id=kopf.prozess_id,
+                           errors=list(item.errors))
                 entry["outcome"] = "failed"
                 entry["errors"] = list(item.errors)
             result.objects.append(entry)
             result.akten.append({"aktenzeichen": akte.aktenzeichen,
                                  "outcome": entry["outcome"]})
-        session._audit("xdomea.import", "xdomea_message", kopf.prozess_id, message="0506",
-                       source=result.path.name, sender=kopf.absender,
-                       results={o["id"]: o["outcome"] for o in result.objects})
-
-    _atomic(session, apply)
+        uow.record(Action.XDOMEA_IMPORT, "xdomea_message", kopf.prozess_id, message="0506",
+                   source=result.path.name, sender=kopf.absender,
+                   results={o["id"]: o["outcome"] for o in result.objects})
     result.counts = {k: sum(o["outcome"] == k for o in result.objects)
                      for k in ("transferred", "unchanged", "failed", "ignored")}
 
 
 def _receipt(session: Session, kopf: Kopf, result: ImportResult) -> None:
-    known = session._orm.scalar(
+    uow = session.unit_of_work
+    known = uow.orm.scalar(
         select(AkteDisposal.akte_id).where(
             (AkteDisposal.offer_message_id == kopf.prozess_id)
             | (AkteDisposal.export_message_id == kopf.prozess_id)).limit(1)) is not None
     if not known:
         result.warnings.append(f"no Aussonderung with ProzessID {kopf.prozess_id} is known "
                                "in this store; the receipt was recorded anyway")
-    session._audit("xdomea.receipt", "xdomea_message", kopf.prozess_id,
-                   message=result.message, source=result.path.name, sender=kopf.absender,
-                   created=kopf.erstellt, known=known)
+    uow.record(Action.XDOMEA_RECEIPT, "xdomea_message", kopf.prozess_id,
+               message=result.message, source=result.path.name, sender=kopf.absender,
+               created=kopf.erstellt, known=known)
     result.counts = {"receipts": 1}
 
 
@@ -236,7 +215,8 @@ def import_xdomea(
         StateConflict: the lifecycle refuses a step, or a 0503 was imported before.
         InvalidInput: a schema folder without the message version's XSD.
     """
-    store = session._store
+    uow = session.unit_of_work
+    store = uow.store
     folder = schema_folder(schemas, store=store)
     with open_container(path, limits=limits, max_file_bytes=store.max_file_size) as container:
         root = parse_xml(container.xml)
@@ -250,6 +230,8 @@ def import_xdomea(
         kopf = parse_kopf(root)
         report.prozess_id = kopf.prozess_id
         result = ImportResult(code, kopf.prozess_id, version, Path(path), report)
+        if code in ("0502", "0503", "0506"):
+            uow.begin_write()  # what the message changes depends on the rows read next
         if code == "0503":
             take_over(session, container, kopf, read_objects(root), result,
                       kennzeichen=kennzeichen, fallback=fallback_kennzeichen)

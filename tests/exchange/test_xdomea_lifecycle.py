@@ -9,7 +9,7 @@ from xdomea_helpers import appraisal_0502, build_varied, confirmation_0506, rece
 
 import eakte
 from eakte import DisposalState
-from eakte.export.xdomea import export_xdomea, import_xdomea, validate_message
+from eakte.exchange.xdomea import export_xdomea, import_xdomea, validate_message
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from eakte.audit.events import Action
 from eakte.model import (
     Akte,
     AkteDisposal,
@@ -43,10 +44,11 @@ __all__ = [
 ]
 
 BATCH = 500
-#: Audit actions that are reads or refusals, not changes: they are not part of an object's
-#: history (and a refusal names another principal's attempt, which the receiver has no
-#: business seeing).
-_NOT_HISTORY = ("content.read", "access.denied")
+#: Audit actions that are reads, refusals or exports, not changes: they are not part of an
+#: object's history (and a refusal names another principal's attempt, which the receiver
+#: has no business seeing).
+_NOT_HISTORY = (Action.CONTENT_READ, Action.ACCESS_DENIED,
+                *(action for action in Action if action.object_kind == "export"))
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ def history(orm: OrmSession, object_type: str, ids: Sequence[int]
         select(AuditEvent.object_id, AuditEvent.time, AuditEvent.actor, AuditEvent.action,
                AuditEvent.details)
         .where(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(keys),
-               AuditEvent.action.not_in(_NOT_HISTORY), ~AuditEvent.action.startswith("export."))
+               AuditEvent.action.not_in(_NOT_HISTORY))
         .order_by(AuditEvent.seq)
     )
     for object_id, time, actor, action, details in rows:

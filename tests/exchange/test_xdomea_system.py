@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import eakte
-from eakte.export.xdomea import export_xdomea, import_xdomea
+from eakte.exchange.xdomea import export_xdomea, import_xdomea
 
 
 def _transfer(make_store, out: Path) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,16 +41,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from eakte.aktenzeichen import validate_kennzeichen
-from eakte.audit.log import PendingEvent
+from eakte.audit.events import Action, version_payload
 from eakte.errors import ArchiveImportError, InvalidInput, NotFoundError, StateConflict
-from eakte.export.xdomea._checksums import CheckedReader, Claim, claimed_checksums
-from eakte.export.xdomea.codes import (
+from eakte.exchange.xdomea._checksums import CheckedReader, Claim, claimed_checksums
+from eakte.exchange.xdomea.codes import (
     SONSTIGES,
     UNSUPPORTED_CONFIDENTIALITY,
     confidentiality_from_code,
     dateiformat_suffix,
 )
-from eakte.export.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
+from eakte.exchange.xdomea.read import Container, FileRef, Kopf, Schriftgutobjekt
 from eakte.ingest.accept import accept_stream
 from eakte.ingest.limits import load_json
 from eakte.ingest.source import clean_filename
@@ -58,7 +59,7 @@ from eakte.model.base import new_uuid
 from eakte.types import AkteStatus, Confidentiality, DisposalDecision
 
 if TYPE_CHECKING:
-    from eakte.export.xdomea.schema import ValidationReport
+    from eakte.exchange.xdomea.schema import ValidationReport
     from eakte.session import Session
 
 __all__ = ["FALLBACK_KENNZEICHEN", "ImportResult", "take_over"]
@@ -165,7 +166,8 @@ class _Takeover:
                  objects: list[Schriftgutobjekt], result: ImportResult, *,
                  kennzeichen: str | None, fallback: str) -> None:
         self.s = session
-        self.orm = session._orm
+        self.uow = session.unit_of_work
+        self.orm = self.uow.orm
         self.container = container
         self.kopf = kopf
         self.objects = objects
@@ -178,7 +180,7 @@ class _Takeover:
         self.refs: list[tuple[str, str, Any]] = []
         self.counts = {k: 0 for k in ("akten", "vorgaenge", "dokumente", "versionen",
                                        "renditionen", "dateien", "bytes")}
-        self.now = session._now()
+        self.now = self.uow.now()
 
     # -- planning ------------------------------------------------------------------------
 
@@ -211,7 +213,7 @@ class _Takeover:
                 raise ArchiveImportError(f"{obj.element} {obj.id}: Aussonderungsart "
                                          f"{obj.aussonderungsart!r} is not A, B or V")
         keys = list(ids)
-        self.s.require_system(_SYSTEM)  # before asking which xdomea ids exist
+        self.uow.require_system(_SYSTEM)  # before asking which xdomea ids exist
         for start in range(0, len(keys), 500):
             taken = self.orm.execute(
                 select(ExternalRef.external_id, ExternalRef.object_type, ExternalRef.object_id)
@@ -239,9 +241,7 @@ class _Takeover:
             ArchiveImportError: a damaged ZIP member, or a file whose SHA-256 contradicts
                 its message.
         """
-        import zipfile
-
-        store = self.s._store
+        store = self.uow.store
         names = [ref.dateiname for top in self.objects for o in top.walk()
                  for v in o.versions for ref in v.formats]
         for name in dict.fromkeys(names):
@@ -261,7 +261,7 @@ class _Takeover:
             except OSError as exc:
                 raise ArchiveImportError(f"cannot read primary file {name!r}: {exc}") from exc
             if not info.created:
-                self.s._dedup_blobs.append(info.sha256)
+                self.uow.reused_blob(info.sha256)
             self.blobs[name] = _Blob(info.sha256, info.size, info.mime)
             self.counts["dateien"] += 1
             self.counts["bytes"] += info.size
@@ -356,10 +356,10 @@ class _Takeover:
                              external_ids=[] if wrapper else [(_SYSTEM, top.id)],
                              metadata=meta, year=self._year(top))
         self.counts["akten"] += 1
-        s._audit("akte.import", "akte", akte, aktenzeichen=akte.aktenzeichen,
-                 prozess_id=self.kopf.prozess_id, xdomea_id=None if wrapper else top.id,
-                 source=self.container.path.name, sender=self.kopf.absender,
-                 xdomea_history=[] if wrapper else top.history)
+        self.uow.record(Action.AKTE_IMPORT, "akte", akte, aktenzeichen=akte.aktenzeichen,
+                        prozess_id=self.kopf.prozess_id, xdomea_id=None if wrapper else top.id,
+                        source=self.container.path.name, sender=self.kopf.absender,
+                        xdomea_history=[] if wrapper else top.history)
         self.result.akten.append({"aktenzeichen": akte.aktenzeichen, "title": akte.title,
                                   "xdomea_id": top.id, "wrapper": wrapper})
         if wrapper and top.typ == "Vorgang":
@@ -380,8 +380,8 @@ class _Takeover:
                 (top.laufzeit or (None, None))[1]) or self.now
             akte.status = AkteStatus.CLOSED.value
             akte.closed_at = when
-            s._audit("akte.close", "akte", akte, aktenzeichen=akte.aktenzeichen,
-                     imported=True, zda_datum=when.date().isoformat())
+            self.uow.record(Action.AKTE_CLOSE, "akte", akte, aktenzeichen=akte.aktenzeichen,
+                            imported=True, zda_datum=when.date().isoformat())
 
     def vorgang(self, akte: Akte, obj: Schriftgutobjekt, parent: Vorgang | None) -> None:
         """Create a Vorgang (from a Vorgang, Teilvorgang or Teilakte) and its content."""
@@ -391,16 +391,16 @@ class _Takeover:
         vorgang = Vorgang(
             uuid=new_uuid(), akte_id=akte.id, parent_id=parent.id if parent else None,
             title=title, status=AkteStatus.CLOSED.value if closed else AkteStatus.OPEN.value,
-            meta=self._meta(obj), created_at=self.now, created_by=self.s.user,
+            meta=self._meta(obj), created_at=self.now, created_by=self.uow.user,
             closed_at=(_moment(obj.fields.get("ZdADatum")) or self.now) if closed else None)
         self.orm.add(vorgang)
-        self.s._flush()
+        self.uow.flush()
         self.counts["vorgaenge"] += 1
         self.refs.append(("vorgang", obj.id, vorgang))
-        self.s._audit("vorgang.create", "vorgang", vorgang, akte=akte, title=title,
-                      aktenzeichen=akte.aktenzeichen, parent=parent, imported=True,
-                      status=vorgang.status, xdomea_id=obj.id,
-                      prozess_id=self.kopf.prozess_id, xdomea_history=obj.history)
+        self.uow.record(Action.VORGANG_CREATE, "vorgang", vorgang, akte=akte, title=title,
+                        aktenzeichen=akte.aktenzeichen, parent=parent, imported=True,
+                        status=vorgang.status, xdomea_id=obj.id,
+                        prozess_id=self.kopf.prozess_id, xdomea_history=obj.history)
         for doc in obj.dokumente:
             self.dokument(akte, doc, vorgang, None)
         for child in obj.vorgaenge:
@@ -425,7 +425,7 @@ class _Takeover:
     def dokument(self, akte: Akte, obj: Schriftgutobjekt, vorgang: Vorgang | None,
                  parent: Document | None) -> None:
         """Create a document (or Anlage) with its versions, renditions and Anlagen."""
-        s = self.s
+        uow = self.uow
         kind = obj.ext.get("art")
         if kind not in ("incoming", "outgoing", "internal"):
             kind = ("incoming" if "Posteingangsdatum" in obj.fields else
@@ -440,7 +440,7 @@ class _Takeover:
             parent_document_id=parent.id if parent else None, title=title, kind=kind,
             document_date=_day(obj.fields.get("DatumDesSchreibens")),
             meta=self._meta(obj, versionen=numbering or None),
-            version_count=0, created_at=self.now, created_by=s.user, updated_at=self.now)
+            version_count=0, created_at=self.now, created_by=uow.user, updated_at=self.now)
         self.orm.add(document)
         self.counts["dokumente"] += 1
         self.refs.append(("document", obj.id, document))
@@ -458,7 +458,7 @@ class _Takeover:
                 size=blob.size, mime=blob.mime,
                 filename=_filename(main.original, main.dateiname),
                 comment=comments.get(xversion.nummer) or None,
-                created_at=self.now, created_by=s.user)
+                created_at=self.now, created_by=uow.user)
             self.orm.add(version)
             source = {"nummer": xversion.nummer, "dateiname": main.dateiname,
                       "ersteller": main.ersteller, "datum": main.datum}
@@ -470,35 +470,33 @@ class _Takeover:
                 "xdomea_id": obj.id, "prozess_id": self.kopf.prozess_id,
                 "xdomea_history": obj.history}
         if not versions:
-            s._audit("document.file", "document", document, version=None, **base)
+            uow.record(Action.DOCUMENT_FILE, "document", document, version=None, **base)
         for version, _, source in versions:
-            details = {"version": version.number, "version_uuid": version.uuid,
-                       "sha256": version.sha256, "size": version.size, "mime": version.mime,
-                       "filename": version.filename, "xdomea_version": source}
+            details = {**version_payload(version), "xdomea_version": source}
             if version.number == 1:
-                s._audit("document.file", "document", document, **base, **details)
+                uow.record(Action.DOCUMENT_FILE, "document", document, **base, **details)
             else:
-                s._audit("version.add", "document", document, akte=akte,
-                         aktenzeichen=akte.aktenzeichen,
-                         comment=version.comment, imported=True, **details)
+                uow.record(Action.VERSION_ADD, "document", document, akte=akte,
+                           aktenzeichen=akte.aktenzeichen,
+                           comment=version.comment, imported=True, **details)
             self.counts["versionen"] += 1
         if versions:
-            s._reindex.append(document)
+            uow.reindex(document)
         if any(extra for _, extra, _ in versions) or obj.anlagen:
-            s._flush()
+            uow.flush()
         for version, extra, _ in versions:
             for rkind, ref in extra:
                 blob = self.blobs[ref.dateiname]
                 rendition = Rendition(
                     version_id=version.id, kind=rkind, sha256=blob.sha256, size=blob.size,
                     mime=blob.mime, filename=_filename(ref.original, ref.dateiname),
-                    created_at=self.now, created_by=s.user)
+                    created_at=self.now, created_by=uow.user)
                 self.orm.add(rendition)
-                s._audit("rendition.add", "document", document, akte=akte,
-                         version=version.number,
-                         rendition_id=rendition, kind=rkind, sha256=blob.sha256,
-                         size=blob.size, mime=blob.mime, filename=rendition.filename,
-                         imported=True, dateiname=ref.dateiname)
+                uow.record(Action.RENDITION_ADD, "document", document, akte=akte,
+                           version=version.number,
+                           rendition_id=rendition, kind=rkind, sha256=blob.sha256,
+                           size=blob.size, mime=blob.mime, filename=rendition.filename,
+                           imported=True, dateiname=ref.dateiname)
                 self.counts["renditionen"] += 1
         for anlage in obj.anlagen:
             self.dokument(akte, anlage, vorgang, document)
@@ -507,17 +505,17 @@ class _Takeover:
         """Create units, Akten, Vorgänge, documents, versions and refs in one savepoint."""
         for top in self.objects:
             self.akte(top)
-        self.s._flush()
+        self.uow.flush()
         for object_type, external_id, obj in self.refs:
             self.orm.add(ExternalRef(system=_SYSTEM, external_id=external_id,
                                      object_type=object_type, object_id=obj.id,
                                      created_at=self.now))
-        self.s._flush()
-        self.s._audit("xdomea.import", "xdomea_message", self.kopf.prozess_id,
-                      message="0503", source=self.container.path.name,
-                      sender=self.kopf.absender, counts=dict(self.counts),
-                      akten=[a["aktenzeichen"] for a in self.result.akten],
-                      missing_files=len(self.result.missing_files))
+        self.uow.flush()
+        self.uow.record(Action.XDOMEA_IMPORT, "xdomea_message", self.kopf.prozess_id,
+                        message="0503", source=self.container.path.name,
+                        sender=self.kopf.absender, counts=dict(self.counts),
+                        akten=[a["aktenzeichen"] for a in self.result.akten],
+                        missing_files=len(self.result.missing_files))
 
 
 def take_over(session: Session, container: Container, kopf: Kopf,
@@ -536,15 +534,6 @@ def take_over(session: Session, container: Container, kopf: Kopf,
                     fallback=fallback)
     job.plan()
     job.write_blobs()
-    events: list[PendingEvent] = session._events
-    marks = (len(events), len(session._reindex), len(session._dedup_blobs))
-    savepoint = session._orm.begin_nested()
-    try:
+    with session.unit_of_work.savepoint():
         job.write_rows()
-    except BaseException:
-        savepoint.rollback()
-        del events[marks[0]:]
-        del session._reindex[marks[1]:]
-        raise
-    savepoint.commit()
     result.counts = dict(job.counts)

@@ -13,7 +13,7 @@ import pytest
 
 import eakte
 from eakte.audit.log import chain_hash
-from eakte.export.bagit import METADATA_FORMAT, export_bagit, safe_name
+from eakte.exchange.bagit import METADATA_FORMAT, export_bagit, safe_name
 
 BIG = os.urandom(3 * 1024 * 1024 + 17)  # several copy chunks
 

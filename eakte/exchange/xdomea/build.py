@@ -1,11 +1,12 @@
-"""Writers of the xdomea messages eakte sends: 0501 Anbieteverzeichnis, 0503 Aussonderung, 0505.
+"""Writers of the xdomea messages eakte sends: 0501 Anbieteverzeichnis and 0503 Aussonderung.
 
 A message is written as its xdomea container ``{ProzessID}_{message}.zip``. The XML goes to a
 temporary file through lxml's incremental writer while the primary files are streamed from
 the blob store into the zip (each checked against its SHA-256 on the way), so memory stays
 flat for Akten of any size. The finished XML is validated in one streaming pass (official XSD
 when configured, eakte's structural checks always) before it joins the zip, and the zip is
-published under its final name only when everything succeeded.
+published under its final name only when everything succeeded. Receipts (0504, 0505, 0507)
+are written by :mod:`.receipt`.
 
 Object IDs are the ``uuid`` columns of Akte, Vorgang and Document; a version's original file
 is named after the version's UUID and a rendition after ``uuid5(version uuid, kind)``, so the
@@ -22,48 +23,27 @@ import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
+
+import eakte.exchange.xdomea._source as src
+from eakte.audit.events import Action
 from eakte.errors import ExportError
-from eakte.export.xdomea import _source as src
-from eakte.export.xdomea._writer import COPY_CHUNK, MessageWriter, rendition_uuid, zip_time
-from eakte.export.xdomea._xml import XmlWriter, xs_datetime
-from eakte.export.xdomea.codes import (
-    DEFAULT_VERSION,
-    MESSAGES,
-    NACHRICHTENTYP_LIST_URI,
-    NACHRICHTENTYP_LIST_VERSION,
-    NAMESPACES,
-    MessageType,
-    container_name,
-)
-from eakte.export.xdomea.schema import ValidationReport, schema_folder, validate_file
-from eakte.model import Akte
+from eakte.exchange.xdomea._kopf import Party, default_party, write_kopf
+from eakte.exchange.xdomea._writer import COPY_CHUNK, MessageWriter, rendition_uuid, zip_time
+from eakte.exchange.xdomea._xml import XmlWriter
+from eakte.exchange.xdomea.codes import DEFAULT_VERSION, MESSAGES, NAMESPACES, container_name
+from eakte.exchange.xdomea.schema import ValidationReport, schema_folder, validate_file
+from eakte.model import Akte, Document
 
 if TYPE_CHECKING:
-    from eakte.export.xdomea.read import Kopf
+    from eakte._unit_of_work import UnitOfWork
     from eakte.session import Session
-    from eakte.store import Store
 
-__all__ = [
-    "ExportResult",
-    "Party",
-    "export_xdomea",
-    "rendition_uuid",
-    "write_kopf",
-    "write_receipt",
-]
+__all__ = ["ExportResult", "Party", "export_xdomea", "rendition_uuid"]
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Party:
-    """Sender or recipient named in the Kopf (``Institution/Name``, optional org unit)."""
-
-    name: str
-    org_unit: str | None = None
 
 
 @dataclass
@@ -105,36 +85,6 @@ class ExportResult:
             "structure_checked": True, "recorded": self.recorded, "akten": list(self.akten),
             "counts": dict(self.counts),
         }
-
-
-def write_kopf(w: XmlWriter, message: MessageType, prozess_id: str, *, sender: Party,
-               recipient: Party, store: Store | None, now: datetime) -> None:
-    """Write the ``Kopf`` of a message (NkBasisType plus the fields of its message type)."""
-    from eakte._version import __version__
-
-    with w.el("Kopf"):
-        w.leaf("ProzessID", prozess_id)
-        w.code("Nachrichtentyp", message.code, list_uri=NACHRICHTENTYP_LIST_URI,
-               list_version=NACHRICHTENTYP_LIST_VERSION)
-        w.leaf("Erstellungszeitpunkt", xs_datetime(now))
-        for element, party in (("Absender", sender), ("Empfaenger", recipient)):
-            with w.el(element):
-                with w.el("Institution"):
-                    w.leaf("Name", party.name)
-                if party.org_unit:
-                    with w.el("Organisationseinheit"):
-                        w.leaf("Name", party.org_unit)
-        with w.el("SendendesSystem"):
-            instance = store.setting("store_id") if store is not None else None
-            w.leaf("InstanzID", instance)
-            w.leaf("Produktname", "eakte")
-            w.leaf("Version", __version__)
-        if message.code == "0503":
-            w.leaf("Importbestaetigung", "1")
-            w.leaf("RueckmeldungArchivkennung", "1")
-            w.leaf("Empfangsbestaetigung", "1")
-        elif message.code in ("0501", "0502"):
-            w.leaf("Empfangsbestaetigung", "1")
 
 
 def _prozess_id(rows: Sequence[src.AkteRow], message: str) -> str:
@@ -217,7 +167,10 @@ def export_xdomea(
         raise ExportError(f"eakte writes xdomea messages 0501 and 0503, not {message!r}")
     if version not in NAMESPACES:
         raise ExportError(f"unsupported xdomea version {version!r}; use 3.1.0 or 3.0.0")
-    store = session._store
+    uow = session.unit_of_work
+    if record:
+        uow.begin_write()  # the lifecycle steps below depend on the states read first
+    store = uow.store
     folder = schema_folder(schemas, store=store)
     mtype = MESSAGES[message]
     objs = _resolve(session, akten)
@@ -234,7 +187,7 @@ def export_xdomea(
     out.mkdir(parents=True, exist_ok=True)
     final = out / container_name(prozess_id, mtype)
     xml_name = container_name(prozess_id, mtype, "xml")
-    total = sum(_count_documents(session, r.id) for r in rows) if progress else 0
+    total = sum(_count_documents(uow, r.id) for r in rows) if progress else 0
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=out, prefix=".xdomea-")))
         xml_path, zip_path = work / xml_name, work / final.name
@@ -243,10 +196,10 @@ def export_xdomea(
             xf.write_declaration()
             w = XmlWriter(xf, NAMESPACES[version])
             with w.el(mtype.element, nsmap={"xdomea": NAMESPACES[version]}):
-                write_kopf(w, mtype, prozess_id, sender=_party(sender, store, "sender"),
-                           recipient=_party(recipient, store, "recipient"), store=store,
-                           now=session._now())
-                builder = MessageWriter(session, w, zf, progress, total)
+                write_kopf(w, mtype, prozess_id, sender=default_party(sender, store, "sender"),
+                           recipient=default_party(recipient, store, "recipient"),
+                           store=store, now=uow.now())
+                builder = MessageWriter(uow.orm, store.blobs, w, zf, progress, total)
                 for row in rows:
                     builder.akte(row, message == "0503")
         report = validate_file(xml_path, version, schemas=folder,
@@ -256,7 +209,7 @@ def export_xdomea(
             shown = "; ".join(report.problems[:5])
             raise ExportError(f"the {message} message eakte wrote is invalid "
                               f"({len(report.problems)} problem(s)): {shown}")
-        info = zipfile.ZipInfo(xml_name, date_time=zip_time(session._now()))
+        info = zipfile.ZipInfo(xml_name, date_time=zip_time(uow.now()))
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
         with xml_path.open("rb") as xml_in, zf.open(info, "w", force_zip64=True) as dst:
@@ -268,15 +221,16 @@ def export_xdomea(
     counts = {k: int(builder.counts.get(k, 0)) for k in
               ("akten", "vorgaenge", "dokumente", "versionen", "dateien", "bytes")}
     for obj, row in zip(objs, rows, strict=True):
-        session._audit("export.xdomea", "akte", obj, message=message, prozess_id=prozess_id,
-                       version=version, file=final.name, aktenzeichen=row.aktenzeichen,
-                       schema_validated=report.schema_validated, recorded=record)
+        uow.record(Action.EXPORT_XDOMEA, "akte", obj, message=message, prozess_id=prozess_id,
+                   version=version, file=final.name, aktenzeichen=row.aktenzeichen,
+                   schema_validated=report.schema_validated, recorded=record)
     return ExportResult(final, message, prozess_id, version, report, counts,
                         [r.aktenzeichen for r in rows], record)
 
 
 def _load(session: Session, objs: Sequence[Akte]) -> list[src.AkteRow]:
-    return [src.load_akte(session._orm, a, session.retention_until(a)) for a in objs]
+    orm = session.unit_of_work.orm
+    return [src.load_akte(orm, a, session.retention_until(a)) for a in objs]
 
 
 def _record(session: Session, objs: Sequence[Akte], rows: Sequence[src.AkteRow], message: str,
@@ -302,62 +256,6 @@ def _record(session: Session, objs: Sequence[Akte], rows: Sequence[src.AkteRow],
         session.mark_exported(fresh, prozess_id)
 
 
-def _party(given: Party | None, store: Store, role: str) -> Party:
-    if given is not None:
-        return given
-    name = store.setting(f"xdomea_{role}")
-    return Party(name or ("eakte" if role == "sender" else "Archiv"))
-
-
-def _count_documents(session: Session, akte_id: int) -> int:
-    from sqlalchemy import func, select
-
-    from eakte.model import Document
-
-    return int(session._orm.scalar(
+def _count_documents(uow: UnitOfWork, akte_id: int) -> int:
+    return int(uow.orm.scalar(
         select(func.count()).select_from(Document).where(Document.akte_id == akte_id)) or 0)
-
-
-def write_receipt(session: Session, message: str, answered: Kopf, out_dir: str | os.PathLike[str],
-                  *, version: str = DEFAULT_VERSION, sender: Party | None = None) -> Path:
-    """Write a receipt (0504, 0505 or 0507) for a received message, under its ProzessID.
-
-    The receipt is validated like every message eakte writes and recorded in the audit log
-    (``xdomea.receipt_sent``).
-
-    Raises:
-        ExportError: the receipt would be invalid.
-        InvalidInput: a schema folder without that version's XSD.
-    """
-    from lxml import etree
-
-    if message not in ("0504", "0505", "0507"):
-        raise ExportError(f"{message!r} is not a receipt message")
-    store = session._store
-    mtype = MESSAGES[message]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    final = out / container_name(answered.prozess_id, mtype)
-    xml_name = container_name(answered.prozess_id, mtype, "xml")
-    recipient = Party(answered.absender or "Absender der Nachricht")
-    with tempfile.TemporaryDirectory(dir=out, prefix=".xdomea-") as tmp:
-        xml_path, zip_path = Path(tmp) / xml_name, Path(tmp) / final.name
-        with xml_path.open("wb") as fh, etree.xmlfile(fh, encoding="UTF-8") as xf:
-            xf.write_declaration()
-            w = XmlWriter(xf, NAMESPACES[version])
-            with w.el(mtype.element, nsmap={"xdomea": NAMESPACES[version]}):
-                write_kopf(w, mtype, answered.prozess_id,
-                           sender=_party(sender, store, "sender"), recipient=recipient,
-                           store=store, now=session._now())
-        report = validate_file(xml_path, version, schemas=schema_folder(None, store=store),
-                               members={xml_name}, export=True)
-        if not report.ok:
-            raise ExportError(f"the {message} receipt is invalid: "
-                              f"{'; '.join(report.problems[:5])}")
-        with zipfile.ZipFile(zip_path, "w") as zf:
-            zf.write(xml_path, xml_name, compress_type=zipfile.ZIP_DEFLATED)
-        os.replace(zip_path, final)
-    session._audit("xdomea.receipt_sent", "xdomea_message", answered.prozess_id,
-                   message=message, file=final.name, recipient=recipient.name,
-                   schema_validated=report.schema_validated)
-    return final

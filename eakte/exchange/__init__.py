@@ -1,0 +1,1 @@
+"""Archival exchange formats: xdomea (Aussonderung messages, export and import) and BagIt."""
