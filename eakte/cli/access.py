@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from eakte._principals import STORE_TARGET, GrantInfo
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import id_col, text_col
 from eakte.cli._views import principal_view
+from eakte.ops.grants import STORE_TARGET, GrantInfo
 from eakte.types import Confidentiality, PrincipalKind, Role
 
 __all__ = ["grant", "grants", "group", "revoke", "user"]
