@@ -48,10 +48,8 @@ if TYPE_CHECKING:
     from eakte.ingest.source import Source
     from eakte.store import Store
 
-__all__ = ["Progress", "UnitOfWork"]
+__all__ = ["UnitOfWork"]
 
-#: Callback for long batches: ``progress(done, total)``.
-Progress = Callable[[int, int], None]
 _Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
 
 

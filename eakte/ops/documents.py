@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,10 @@ from eakte.ops.records import get_akte
 from eakte.types import DocumentKind
 
 if TYPE_CHECKING:
-    from eakte._unit_of_work import Progress, UnitOfWork
+    from eakte._unit_of_work import UnitOfWork
 
 __all__ = [
+    "Progress",
     "documents",
     "file_document",
     "file_documents",
@@ -32,6 +33,10 @@ __all__ = [
     "require_document",
     "update_document",
 ]
+
+
+#: Callback for long batches: ``progress(done, total)``.
+Progress = Callable[[int, int], None]
 
 
 def _origin(source: str | os.PathLike[str]) -> dict[str, Any] | None:
