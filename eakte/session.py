@@ -26,6 +26,7 @@ from eakte.audit.events import Action
 from eakte.ops import audit as audit_ops
 from eakte.ops import content as content_ops
 from eakte.ops import disposal as disposal_ops
+from eakte.ops import disposal_state as disposal_state_ops
 from eakte.ops import documents as documents_ops
 from eakte.ops import feed as feed_ops
 from eakte.ops import grants as grants_ops
@@ -247,8 +248,8 @@ class Session:
     set_hold = _op(retention_ops.set_hold)
     release_hold = _op(retention_ops.release_hold)
     holds = _op(retention_ops.holds)
-    disposal_status = _op(disposal_ops.disposal_status)
-    disposal_due = _op(disposal_ops.disposal_due)
+    disposal_status = _op(disposal_state_ops.disposal_status)
+    disposal_due = _op(disposal_state_ops.disposal_due)
     mark_offered = _op(disposal_ops.mark_offered)
     record_appraisal = _op(disposal_ops.record_appraisal)
     appraise_by_default = _op(disposal_ops.appraise_by_default)
