@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 
 from eakte._unit_of_work import UnitOfWork
 from eakte.audit.events import Action
+from eakte.errors import EakteError
 from eakte.ops import audit as audit_ops
 from eakte.ops import content as content_ops
 from eakte.ops import disposal as disposal_ops
@@ -184,7 +185,17 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._uow.__exit__(exc_type, exc, tb)
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                try:
+                    self.rollback()
+                except EakteError as rollback_exc:  # keep the original error in charge
+                    if exc is not None:
+                        exc.add_note(f"recording content reads failed too: {rollback_exc}")
+        finally:
+            self.close()
 
     def __getattr__(self, name: str) -> Any:
         legacy = _LEGACY.get(name)
