@@ -221,7 +221,13 @@ def test_write_operations_begin_writing_first() -> None:
 
 def test_reads_do_not_begin_writing(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(UnitOfWork, "begin_write", lambda self: calls.append("write"))
+    begin_write = UnitOfWork.begin_write
+
+    def counted(self: UnitOfWork) -> None:
+        calls.append("write")
+        begin_write(self)
+
+    monkeypatch.setattr(UnitOfWork, "begin_write", counted)
     with store.session() as s:
         s.add_plan_unit("630.10", "Baugenehmigungen")
         akte = s.create_akte("630.10", "Neubau")
