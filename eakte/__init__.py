@@ -13,7 +13,6 @@ from typing import Any
 
 from eakte._disposal import DisposalStatus, DueAkte
 from eakte._engine import WriterWait
-from eakte._principals import GrantInfo
 from eakte.access import Permission
 from eakte.aktenzeichen import AktenzeichenPattern
 from eakte.errors import (
@@ -53,6 +52,7 @@ from eakte.model import (
     Version,
     Vorgang,
 )
+from eakte.ops.grants import GrantInfo
 from eakte.search.base import SearchBackend, SearchHit, SearchResult
 from eakte.session import Session
 from eakte.storage import BlobInfo, BlobStore, LocalBlobStore, MemoryBlobStore

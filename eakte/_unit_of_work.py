@@ -1,4 +1,4 @@
-"""The unit of work under every Session: transaction, audit events, identity, locking."""
+"""The unit of work under every Session: transaction, audit events, identity, access, locking."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
-from eakte._validate import check_meta, clean_note, clean_text, lookup_id, lookup_key
+from eakte._validate import clean_text
 from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.events import KEPT_ON_ROLLBACK, Action
 from eakte.audit.log import PendingEvent, append_events
@@ -48,10 +48,8 @@ if TYPE_CHECKING:
     from eakte.ingest.source import Source
     from eakte.store import Store
 
-__all__ = ["UnitOfWork", "check_meta", "clean_note", "clean_text", "lookup_id", "lookup_key"]
+__all__ = ["UnitOfWork"]
 
-#: Callback for long batches: ``progress(done, total)``.
-Progress = Callable[[int, int], None]
 _Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
 
 
@@ -110,7 +108,7 @@ class UnitOfWork:
             self._access = AccessPolicy.load(self._orm, self.principal)
         return self._access
 
-    def _forget_access(self) -> None:
+    def forget_access(self) -> None:
         """Drop cached rights after grants, memberships or an Akte's classification changed."""
         self._access = None
         self._akte_scope.clear()
@@ -128,9 +126,9 @@ class UnitOfWork:
             scope = self._akte_scope[akte_id] = (int(row.unit_id), str(row.confidentiality))
         return self.access.on_akte(akte_id, *scope)
 
-    def _require(self, permission: Permission, akte: Akte | int, operation: str, *,
-                 hidden_as: tuple[str, object] | None = None, target: Any = None,
-                 object_type: str = "akte") -> None:
+    def require(self, permission: Permission, akte: Akte | int, operation: str, *,
+                hidden_as: tuple[str, object] | None = None, target: Any = None,
+                object_type: str = "akte") -> None:
         """Refuse ``operation`` unless the principal holds ``permission`` on the Akte.
 
         A principal that may not even read the Akte learns nothing about it: it gets the
@@ -154,7 +152,7 @@ class UnitOfWork:
         label = akte.aktenzeichen if isinstance(akte, Akte) else f"Akte {akte_id}"
         raise AccessDenied(self.user, operation, f"in {label} (needs {permission.value})")
 
-    def _require_store(self, permission: Permission, operation: str) -> None:
+    def require_store(self, permission: Permission, operation: str) -> None:
         """Refuse ``operation`` unless the principal holds ``permission`` store-wide.
 
         Raises:
@@ -203,8 +201,8 @@ class UnitOfWork:
                            f"(it needs the {' or '.join(roles)} role on the whole store; "
                            f"ask an administrator for `eakte grant {self.user} {roles[0]} '*'`)")
 
-    def _require_unit(self, permission: Permission, unit_id: int, kennzeichen: str,
-                      operation: str) -> None:
+    def require_unit(self, permission: Permission, unit_id: int, kennzeichen: str,
+                     operation: str) -> None:
         """Refuse ``operation`` unless ``permission`` is held on an Aktenplan unit.
 
         Raises:
@@ -330,7 +328,16 @@ class UnitOfWork:
         finally:
             self.close()
 
-    def _flush(self) -> None:
+    # -- identity and flushing ----------------------------------------------------------
+
+    def flush(self) -> None:
+        """Send pending changes to the database (ids assigned), translating its errors.
+
+        Raises:
+            StateConflict: a uniqueness rule was violated.
+            InvalidInput: a value cannot be stored.
+            StorageError: the database failed.
+        """
         try:
             self._orm.flush()
         except DbIntegrityError as exc:
@@ -341,7 +348,7 @@ class UnitOfWork:
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
 
-    def _own(self, obj: _Obj) -> _Obj:
+    def own(self, obj: _Obj) -> _Obj:
         """Return this session's instance of ``obj``, with its id assigned.
 
         Callers may pass objects returned by an earlier session; changing those would be
@@ -354,13 +361,94 @@ class UnitOfWork:
         """
         if obj in self._orm:
             if obj.id is None:
-                self._flush()
+                self.flush()
             return obj
         own = self._orm.get(type(obj), obj.id)
         if own is None:
             raise NotFoundError(type(obj).__name__, obj.id)
         return own
 
+    # -- locking and state checks -------------------------------------------------------
+
+    def lock_akte(self, akte: Akte, *, exclusive: bool = False) -> Akte:
+        """Lock the Akte row for this transaction and reload its status (PostgreSQL).
+
+        Writers into an Akte take a shared lock, closing and reopening an exclusive one, so
+        a document can never be filed into an Akte that another session is closing. On
+        SQLite the whole transaction already holds the database's write lock.
+        """
+        if self._store.dialect != "postgresql":
+            return akte
+        held = self._locked_akten.get(akte.id)
+        if held is not None and (held or not exclusive):
+            return akte
+        self.flush()
+        self._orm.refresh(akte, with_for_update={"read": not exclusive})
+        self._locked_akten[akte.id] = exclusive
+        return akte
+
+    def lock_document(self, document: Document) -> None:
+        """Lock a document's row and reload it before changing it (PostgreSQL).
+
+        Two sessions changing the same document then take turns, and the old values each
+        audit event records are the ones the other session committed: no lost update. On
+        SQLite the whole transaction already holds the database's write lock.
+        """
+        if self._store.dialect != "postgresql":
+            return
+        self.flush()
+        self._orm.refresh(document, with_for_update=True)
+
+    def require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
+        """Refuse writes into a closed or disposed Akte, or a closed Vorgang (or its parent).
+
+        Raises:
+            StateConflict: the Akte, the Vorgang or one of its parent Vorgänge is closed.
+        """
+        self.lock_akte(akte)
+        if akte.status == AkteStatus.CLOSED:
+            disposal = self._orm.get(AkteDisposal, akte.id)
+            if disposal is not None and disposal.disposed:
+                raise StateConflict(
+                    f"Akte {akte.aktenzeichen!r} was disposed ({disposal.state}); its content "
+                    "was deleted after Aussonderung and nothing can be added"
+                )
+            raise StateConflict(
+                f"Akte {akte.aktenzeichen!r} is closed (z.d.A.); reopen it before adding "
+                "documents or versions"
+            )
+        seen: set[int] = set()
+        while vorgang_id is not None and vorgang_id not in seen:
+            seen.add(vorgang_id)
+            row = self._orm.execute(  # columns, not the cached object: the status may be new
+                select(Vorgang.title, Vorgang.status, Vorgang.parent_id)
+                .where(Vorgang.id == vorgang_id)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Vorgang", vorgang_id)
+            if row.status == AkteStatus.CLOSED:
+                raise StateConflict(
+                    f"Vorgang {vorgang_id} {row.title!r} in Akte {akte.aktenzeichen!r} is "
+                    "closed (z.d.A.); reopen it before adding documents or versions"
+                )
+            vorgang_id = row.parent_id
+
+    def require_content(self, document: Document) -> None:
+        """Refuse content reads of a disposed Akte.
+
+        Raises:
+            StateConflict: the document's Akte was disposed and its content deleted.
+        """
+        disposal = self._orm.get(AkteDisposal, document.akte_id)
+        if disposal is not None and disposal.disposed:
+            when = disposal.disposed_at
+            how = (f"transfer to the archive (Archivkennung {disposal.archivkennung})"
+                   if disposal.state == "transferred" else "decision V (destroy)")
+            raise StateConflict(
+                f"the content of document {document.id} was destroyed on "
+                f"{when.date().isoformat() if when else '?'} after Aussonderung by {how}; "
+                "only its metadata and the deletion record in the audit log remain"
+            )
 
     # -- the named API that operations, exchange formats and the Filer work through ------
 
@@ -382,6 +470,8 @@ class UnitOfWork:
     def now(self) -> datetime:
         """The store clock's current time (UTC)."""
         return self._store.clock()
+
+    _now = now  # the spelling :meth:`commit` uses
 
     def begin_write(self) -> None:
         """Declare that this unit of work is about to write (before the reads it depends on).
@@ -448,60 +538,6 @@ class UnitOfWork:
             self.reused_blob(accepted.sha256)
         return accepted
 
-    def flush(self) -> None:
-        """Send pending changes to the database (ids assigned), translating its errors.
-
-        Raises:
-            StateConflict: a uniqueness rule was violated.
-            InvalidInput: a value cannot be stored.
-            StorageError: the database failed.
-        """
-        self._flush()
-
-    def own(self, obj: _Obj) -> _Obj:
-        """Return this session's instance of ``obj`` (see :meth:`_own`)."""
-        return self._own(obj)
-
-    def require(self, permission: Permission, akte: Akte | int, operation: str, *,
-                hidden_as: tuple[str, object] | None = None, target: Any = None,
-                object_type: str = "akte") -> None:
-        """Refuse ``operation`` unless the principal holds ``permission`` on the Akte.
-
-        Raises:
-            NotFoundError: the principal may not read the Akte.
-            AccessDenied: the principal may read it, but not do ``operation``.
-        """
-        self._require(permission, akte, operation, hidden_as=hidden_as, target=target,
-                      object_type=object_type)
-
-    def require_store(self, permission: Permission, operation: str) -> None:
-        """Refuse ``operation`` unless ``permission`` is held store-wide (audited).
-
-        Raises:
-            AccessDenied: it is not.
-        """
-        self._require_store(permission, operation)
-
-    def require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
-        """Refuse writes into a closed or disposed Akte or a closed Vorgang.
-
-        Raises:
-            StateConflict: the Akte or the Vorgang (or a parent) is closed.
-        """
-        self._require_open(akte, vorgang_id)
-
-    def require_content(self, document: Document) -> None:
-        """Refuse content reads of a disposed Akte.
-
-        Raises:
-            StateConflict: the document's content was destroyed after Aussonderung.
-        """
-        self._require_content(document)
-
-    def lock_akte(self, akte: Akte, *, exclusive: bool = False) -> Akte:
-        """Lock the Akte row for this transaction and reload its status (PostgreSQL)."""
-        return self._lock_akte(akte, exclusive=exclusive)
-
     def is_disposed(self, akte: Akte) -> bool:
         """Tell whether the Akte's content was deleted after Aussonderung."""
         disposal = self._orm.get(AkteDisposal, akte.id)
@@ -532,7 +568,7 @@ class UnitOfWork:
             )
         self._orm.add(ExternalRef(system=system, external_id=external_id,
                                   object_type=object_type, object_id=object_id,
-                                  created_at=self._now()))
+                                  created_at=self.now()))
         return f"{system}:{external_id}"
 
     @staticmethod
@@ -543,110 +579,3 @@ class UnitOfWork:
         if new != old:
             changes[name or attr] = {"old": old, "new": new}
             setattr(obj, attr, new)
-
-
-    # older private spellings, used by the operations until they move to the named API
-    def _audit(self, action: str, object_type: str, target: Any, **details: Any) -> None:
-        self.record(Action(action), object_type, target, **details)
-
-    _now = now
-    _change = change
-
-    def get_akte(self, key: str | int) -> Akte:
-        """Return an Akte by Aktenzeichen or numeric id.
-
-        Raises:
-            NotFoundError: no such Akte, or one the principal may not read.
-        """
-        if lookup_id(key):
-            akte = self._orm.get(Akte, key)
-        elif not lookup_key(key):
-            raise NotFoundError("Akte", key)
-        else:
-            akte = self._orm.scalars(select(Akte).where(Akte.aktenzeichen == key.strip())).first()
-        if akte is None:
-            raise NotFoundError("Akte", key)
-        self._require(Permission.READ, akte, "read", hidden_as=("Akte", key))
-        return akte
-
-
-    def _lock_akte(self, akte: Akte, *, exclusive: bool = False) -> Akte:
-        """Lock the Akte row for this transaction and reload its status (PostgreSQL).
-
-        Writers into an Akte take a shared lock, closing and reopening an exclusive one, so
-        a document can never be filed into an Akte that another session is closing. On
-        SQLite the whole transaction already holds the database's write lock.
-        """
-        if self._store.dialect != "postgresql":
-            return akte
-        held = self._locked_akten.get(akte.id)
-        if held is not None and (held or not exclusive):
-            return akte
-        self._flush()
-        self._orm.refresh(akte, with_for_update={"read": not exclusive})
-        self._locked_akten[akte.id] = exclusive
-        return akte
-
-    def _lock_document(self, document: Document) -> None:
-        """Lock a document's row and reload it before changing it (PostgreSQL).
-
-        Two sessions changing the same document then take turns, and the old values each
-        audit event records are the ones the other session committed: no lost update. On
-        SQLite the whole transaction already holds the database's write lock.
-        """
-        if self._store.dialect != "postgresql":
-            return
-        self._flush()
-        self._orm.refresh(document, with_for_update=True)
-
-    def _require_open(self, akte: Akte, vorgang_id: int | None = None) -> None:
-        """Refuse writes into a closed or disposed Akte, or a closed Vorgang (or its parent).
-
-        Raises:
-            StateConflict: the Akte, the Vorgang or one of its parent Vorgänge is closed.
-        """
-        self._lock_akte(akte)
-        if akte.status == AkteStatus.CLOSED:
-            disposal = self._orm.get(AkteDisposal, akte.id)
-            if disposal is not None and disposal.disposed:
-                raise StateConflict(
-                    f"Akte {akte.aktenzeichen!r} was disposed ({disposal.state}); its content "
-                    "was deleted after Aussonderung and nothing can be added"
-                )
-            raise StateConflict(
-                f"Akte {akte.aktenzeichen!r} is closed (z.d.A.); reopen it before adding "
-                "documents or versions"
-            )
-        seen: set[int] = set()
-        while vorgang_id is not None and vorgang_id not in seen:
-            seen.add(vorgang_id)
-            row = self._orm.execute(  # columns, not the cached object: the status may be new
-                select(Vorgang.title, Vorgang.status, Vorgang.parent_id)
-                .where(Vorgang.id == vorgang_id)
-            ).one_or_none()
-            if row is None:
-                raise NotFoundError("Vorgang", vorgang_id)
-            if row.status == AkteStatus.CLOSED:
-                raise StateConflict(
-                    f"Vorgang {vorgang_id} {row.title!r} in Akte {akte.aktenzeichen!r} is "
-                    "closed (z.d.A.); reopen it before adding documents or versions"
-                )
-            vorgang_id = row.parent_id
-
-    def _require_content(self, document: Document) -> None:
-        """Refuse content reads of a disposed Akte.
-
-        Raises:
-            StateConflict: the document's Akte was disposed and its content deleted.
-        """
-        disposal = self._orm.get(AkteDisposal, document.akte_id)
-        if disposal is not None and disposal.disposed:
-            when = disposal.disposed_at
-            how = (f"transfer to the archive (Archivkennung {disposal.archivkennung})"
-                   if disposal.state == "transferred" else "decision V (destroy)")
-            raise StateConflict(
-                f"the content of document {document.id} was destroyed on "
-                f"{when.date().isoformat() if when else '?'} after Aussonderung by {how}; "
-                "only its metadata and the deletion record in the audit log remain"
-            )
-

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from eakte._principals import STORE_TARGET, GrantInfo
 from eakte.cli._common import App, emit_json, json_option, pass_app
 from eakte.cli._tables import id_col, text_col
+from eakte.ops.grants import STORE_TARGET, GrantInfo
 from eakte.types import Confidentiality, PrincipalKind, Role
 from eakte.views import principal_view
 

@@ -34,7 +34,7 @@ def snapshot(store: Store) -> tuple[int, list[str], int, int]:
 
         from eakte.model import Document
 
-        docs = int(s._orm.scalar(select(func.count()).select_from(Document)) or 0)
+        docs = int(s.unit_of_work.orm.scalar(select(func.count()).select_from(Document)) or 0)
     return events, akten, units, docs
 
 
