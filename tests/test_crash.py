@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
         # die after the blob is durable but before the database transaction commits
         original = Session.commit
         def crash(self):
-            self._orm.flush()
+            self.unit_of_work.orm.flush()
             os._exit(9)
         Session.commit = crash
         with store.session() as s:
