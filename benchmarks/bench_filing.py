@@ -31,10 +31,10 @@ from pathlib import Path
 
 from _common import (
     EAKTE_CLI,
+    SqlCounter,
     backends,
     fmt_runs,
     german_files,
-    SqlCounter,
     header,
     median,
     parse_args,
