@@ -6,14 +6,20 @@ when a unit of work commits, the pipeline calls, in stage order:
 inside the transaction (``before_commit``):
     1. ``CHECKS``      re-check blobs the session reused (a disposal may have deleted them)
     2. ``OUTBOX``      write the search outbox rows of the documents to (re)index
-    3. ``KEYS``        seal the data keys of the blobs put in the session (encrypted stores)
-    4. ``AUDIT``       append the session's audit events to the hash chain (locks the head)
-    5. ``CHECKPOINT``  note whether a signed checkpoint is due
+    3. ``INDEX``       read the waiting outbox rows and their documents' index entries
+    4. ``KEYS``        seal the data keys of the blobs put in the session (encrypted stores)
+    5. ``AUDIT``       append the session's audit events to the hash chain (locks the head)
+    6. ``CHECKPOINT``  note whether a signed checkpoint is due
 
-then the database commit, then after it (``after_commit``), in the same order: the key
-ring forgets the staged keys, the ``INDEX`` stage indexes the outbox rows, a due checkpoint
-is taken, and the ``HOOKS`` stage runs the session's own ``on_commit`` hooks. After a
-rollback (also of a savepoint) every participant's ``after_rollback`` runs.
+then the database commit, then after it (``after_commit``), in the same order: the
+``INDEX`` stage indexes what it read (one more transaction), the key ring forgets the
+staged keys, a due checkpoint is taken, and the ``HOOKS`` stage runs the session's own
+``on_commit`` hooks. After a rollback (also of a savepoint) every participant's
+``after_rollback`` runs.
+
+The built-in participants are defined here; :class:`~eakte.store.Store` registers them,
+the key ring of an encrypted store and the checkpointer
+(:class:`~eakte.audit.checkpoint.AutoCheckpointer`) register themselves.
 
 Nothing else takes part in a commit: no ORM session events, no calls into the Store.
 """
@@ -41,10 +47,10 @@ class Stage(IntEnum):
 
     CHECKS = 10
     OUTBOX = 20
-    KEYS = 30
-    AUDIT = 40
-    CHECKPOINT = 50
-    INDEX = 60
+    INDEX = 30
+    KEYS = 40
+    AUDIT = 50
+    CHECKPOINT = 60
     HOOKS = 70
 
 
@@ -131,20 +137,22 @@ class CommitPipeline:
         return tuple(p for _, _, p in self._participants)
 
     def commit(self, commit: PendingCommit) -> None:
-        """Run every ``before_commit``, commit ``commit.orm``'s transaction, then the rest.
+        """Run every ``before_commit``, then commit ``commit.orm``'s transaction.
 
-        The caller rolls back when this raises before the database commit; the
-        ``after_commit`` steps run only after it succeeded.
+        When this raises, nothing was committed and the caller rolls back (then calls
+        :meth:`rolled_back`); after it returns, the caller calls :meth:`committed`.
 
         Raises:
             EakteError: a participant refused the commit.
             SQLAlchemyError: the database refused it.
         """
-        participants = self.participants
-        for participant in participants:
+        for participant in self.participants:
             participant.before_commit(commit)
         commit.orm.commit()
-        for participant in participants:
+
+    def committed(self, commit: PendingCommit) -> None:
+        """Run every ``after_commit`` of a commit that :meth:`commit` made."""
+        for participant in self.participants:
             participant.after_commit(commit)
 
     def rolled_back(self, orm: OrmSession) -> None:

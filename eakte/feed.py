@@ -214,6 +214,7 @@ class FeedMixin(UnitOfWork):
             raise InvalidInput("a feed follower needs a name of 1–100 characters")
         if isinstance(position, bool) or not isinstance(position, int) or position < 0:
             raise InvalidInput(f"position must be a sequence number ≥ 0, not {position!r}")
+        self.begin_write()
         cursor = self._orm.get(AdapterCursor, name)
         if cursor is None:
             self._orm.add(AdapterCursor(name=name, position=position, updated_at=self._now()))

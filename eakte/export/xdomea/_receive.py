@@ -237,6 +237,7 @@ def import_xdomea(
         InvalidInput: a schema folder without the message version's XSD.
     """
     store = session._store
+    session.unit_of_work.begin_write()
     folder = schema_folder(schemas, store=store)
     with open_container(path, limits=limits, max_file_bytes=store.max_file_size) as container:
         root = parse_xml(container.xml)
