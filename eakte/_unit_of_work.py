@@ -8,13 +8,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
 from eakte._commit import PendingCommit
+from eakte._snapshot import to_writer
 from eakte._validate import check_meta, clean_note, clean_text, lookup_id, lookup_key
 from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.events import KEPT_ON_ROLLBACK, Action
@@ -385,41 +385,16 @@ class UnitOfWork:
         """
         if self._writing:
             return
-        orm = self._orm
-        if orm.new or orm.dirty or orm.deleted:
-            raise RuntimeError("a unit of work changed objects before begin_write(); the "
-                               "operation must call it before it reads what it changes")
-        held = list(orm.identity_map.values())
         try:
-            orm.commit()  # ends the read snapshot; nothing was written in it
-            orm.bind = self._store.engine
-            orm.info.pop(READ_ONLY, None)
-            self._writing = True
-            orm.connection()  # BEGIN IMMEDIATE now: wait here, not inside the operation
-            self._reload(held)
+            to_writer(self._orm, self._store.engine)
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
+        self._writing = True
 
     def _writes_with(self, permission: Permission) -> None:
         """Take the write lock for an operation that needs more than the right to read."""
         if permission not in (Permission.READ, Permission.AUDIT):
             self.begin_write()
-
-    def _reload(self, held: list[Any]) -> None:
-        """Load the current rows of ``held`` objects (one statement per class)."""
-        by_class: dict[type[Any], list[Any]] = {}
-        for obj in held:
-            by_class.setdefault(type(obj), []).append(obj)
-        for cls, objs in by_class.items():
-            keys = sa_inspect(cls).primary_key
-            if len(keys) != 1:
-                for obj in objs:
-                    self._orm.refresh(obj)
-                continue
-            ids = [sa_inspect(obj).identity[0] for obj in objs]
-            for start in range(0, len(ids), 500):
-                self._orm.execute(select(cls).where(keys[0].in_(ids[start:start + 500]))
-                                  .execution_options(populate_existing=True)).all()
 
     def record(self, action: Action, object_type: str, target: Any, **details: Any) -> None:
         """Queue an audit event; it is appended to the chain at commit, with the rows."""
