@@ -173,3 +173,64 @@ def header(title: str, quick: bool) -> None:
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"python {sys.version.split()[0]}, eakte {version}, {os.cpu_count()} CPUs, "
           f"load average {load} (other work on the machine skews the figures)")
+
+
+class SqlCounter:
+    """Counts SQL statements and transactions on every engine while it is active.
+
+    Listens to SQLAlchemy's engine events on the ``Engine`` class, so both engines of a
+    SQLite store (the writer's and the readers') are seen. ``BEGIN`` sent as a statement
+    (SQLite readers) counts as a transaction, not a statement.
+
+    Attributes:
+        statements: statements executed (SELECT, INSERT, UPDATE, ...).
+        begins: transactions started.
+        commits: transactions committed.
+        rollbacks: transactions rolled back (also a read transaction ended by closing).
+    """
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.begins = 0
+        self.commits = 0
+        self.rollbacks = 0
+        self.sql: list[str] = []
+
+    def _on_execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.strip().upper() != "BEGIN":
+            self.statements += 1
+            self.sql.append(" ".join(statement.split())[:100])
+
+    def _on_begin(self, conn: Any) -> None:
+        self.begins += 1
+        self.sql.append("-- begin")
+
+    def _on_commit(self, conn: Any) -> None:
+        self.commits += 1
+        self.sql.append("-- commit")
+
+    def _on_rollback(self, conn: Any) -> None:
+        self.rollbacks += 1
+        self.sql.append("-- rollback")
+
+    def _listeners(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("before_cursor_execute", self._on_execute), ("begin", self._on_begin),
+                ("commit", self._on_commit), ("rollback", self._on_rollback)]
+
+    def __enter__(self) -> SqlCounter:
+        from sqlalchemy import Engine, event
+
+        for name, fn in self._listeners():
+            event.listen(Engine, name, fn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import Engine, event
+
+        for name, fn in self._listeners():
+            event.remove(Engine, name, fn)
+
+    def summary(self, per: int = 1) -> str:
+        """Return e.g. ``12.0 statements, 3.0 transactions (3.0 commits)`` per ``per``."""
+        return (f"{self.statements / per:.1f} statements, {self.begins / per:.1f} transactions "
+                f"({self.commits / per:.1f} commits, {self.rollbacks / per:.1f} rollbacks)")

@@ -13,6 +13,11 @@ Measures, on SQLite and PostgreSQL:
 The ratio ``blob-only / api`` says how much the records layer (rows, audit chain, commit)
 costs on top of durable content storage.
 
+Next to the docs/s figures it prints the SQL cost of filing (counted with SQLAlchemy engine
+events on every engine of the store, indexing after the commit included): per document of
+the batch, and for one document filed alone with ``Session.file_document`` in a fresh
+session.
+
 Run: ``.venv/bin/python benchmarks/bench_filing.py [--quick] [--count N] [--repeat R]``
 """
 
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from _common import (
     EAKTE_CLI,
+    SqlCounter,
     backends,
     fmt_runs,
     german_files,
@@ -78,6 +84,10 @@ def prepare(store: eakte.Store) -> str:
     return akte.aktenzeichen
 
 
+#: SQL cost per backend, filled by the first api run: (batch per document, one document).
+SQL_COST: dict[str, tuple[str, str]] = {}
+
+
 def api_filing(backend: str, paths: list[Path]) -> float:
     with temp_store(backend) as store:
         az = prepare(store)
@@ -87,10 +97,16 @@ def api_filing(backend: str, paths: list[Path]) -> float:
                 docs = s.file_documents(s.get_akte(az), paths)
             return len(docs)
 
-        seconds, n = timed(run)
+        with SqlCounter() as batch:
+            seconds, n = timed(run)
         assert n == len(paths)
         with store.session() as s:
-            assert len(s.documents(s.get_akte(az))) == len(paths)
+            akte = s.get_akte(az)
+            assert len(s.documents(akte)) == len(paths)
+        with SqlCounter() as single:
+            with store.session() as s:
+                s.file_document(akte, b"Einzelner Bescheid zur Messung", filename="one.txt")
+        SQL_COST.setdefault(backend, (batch.summary(per=n), single.summary()))
         return seconds
 
 
@@ -191,6 +207,10 @@ def main() -> None:
             rate = count / median(times[key])
             print(f"  {key[0]:10s} {key[1]:3s} {rate:9,.1f} docs/s  ratio {median(ratios[key]):.2f}"
                   f"   ({fmt_runs(times[key])})")
+        print("SQL per filed document (engine events, indexing included):")
+        for backend, (per_doc, single) in SQL_COST.items():
+            print(f"  {backend:10s} batch of {count}: {per_doc} per document")
+            print(f"  {backend:10s} one file_document in a fresh session: {single}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

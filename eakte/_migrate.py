@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from importlib.resources import files
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -14,9 +14,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from eakte.aktenzeichen import AktenzeichenPattern
+from eakte.audit.events import Action
+from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.replay.baseline import REPLAYABLE
 from eakte.errors import SchemaVersionError, StorageError
+from eakte.model import Principal, Setting
 
-__all__ = ["head_revision", "new_store_id", "prepare"]
+if TYPE_CHECKING:
+    from eakte.context import StoreContext
+
+__all__ = ["bootstrap", "head_revision", "new_store_id", "prepare"]
 
 State = Literal["created", "current", "upgraded", "missing"]
 
@@ -51,8 +59,13 @@ def _upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def prepare(engine: Engine, *, create: bool, upgrade: bool = True) -> State:
+def prepare(engine: Engine, *, create: bool, upgrade: bool = True,
+            reader: Engine | None = None) -> State:
     """Check the schema revision of ``engine``'s database and create or upgrade it.
+
+    The check reads through ``reader`` when given (SQLite: without the write lock, so
+    opening a current store never waits for another process's writer); only creating and
+    upgrading write through ``engine``.
 
     Returns:
         ``"created"`` for a new schema, ``"current"`` when already up to date,
@@ -64,7 +77,7 @@ def prepare(engine: Engine, *, create: bool, upgrade: bool = True) -> State:
         StorageError: the database cannot be reached.
     """
     try:
-        with engine.connect() as conn:
+        with (reader or engine).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
             tables = set(inspect(conn).get_table_names())
     except SQLAlchemyError as exc:
@@ -99,3 +112,40 @@ def _run(engine: Engine) -> None:
         _upgrade(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"schema migration failed: {exc}") from exc
+
+
+def bootstrap(store: StoreContext, *, admin: str, pattern: str, store_id: str,
+               search: str = "none") -> None:
+    """Fill a freshly migrated database: settings, administrator, first audit events.
+
+    Raises:
+        InvalidInput: ``pattern`` is not a valid Aktenzeichen pattern.
+    """
+    AktenzeichenPattern(pattern)
+    now = store.clock()
+    with store.orm_session() as orm, orm.begin():
+        principal = Principal(name=admin, kind="user", is_admin=True, created_at=now,
+                              clearance="vs-nfd", display_name="Local administrator")
+        orm.add_all(
+            [
+                Setting(key="store_id", value=store_id),
+                Setting(key="aktenzeichen_pattern", value=pattern),
+                Setting(key="created_at", value=now.isoformat()),
+                Setting(key="search_backend", value=search),
+                principal,
+            ]
+        )
+        orm.flush()
+        append_events(
+            orm,
+            admin,
+            [
+                PendingEvent(Action.STORE_INIT, "store", store_id,
+                             {"aktenzeichen_pattern": pattern, "admin": admin,
+                              REPLAYABLE: True}),
+                PendingEvent(Action.PRINCIPAL_CREATE, "principal", admin,
+                             {"kind": "user", "is_admin": True, "clearance": "vs-nfd",
+                              "id": principal.id}),
+            ],
+            now,
+        )

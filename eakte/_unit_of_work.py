@@ -8,15 +8,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError as DbDataError
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 
+from eakte._commit import PendingCommit
+from eakte._snapshot import to_writer
 from eakte._validate import clean_text
 from eakte.access import AccessPolicy, Permission, StoreJob
 from eakte.audit.events import KEPT_ON_ROLLBACK, Action
-from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.log import PendingEvent
 from eakte.errors import (
     AccessDenied,
     DatabaseError,
@@ -29,13 +31,12 @@ from eakte.errors import (
 from eakte.ingest.accept import accept_stream
 from eakte.ingest.source import open_source
 from eakte.model import (
+    READ_ONLY,
     Akte,
     AkteDisposal,
-    AuditHead,
     Document,
     ExternalRef,
     Principal,
-    SearchOutbox,
     Version,
     Vorgang,
 )
@@ -63,11 +64,12 @@ class UnitOfWork:
 
     def __init__(self, store: Store, user: str) -> None:
         self._store = store
-        self._orm = store.orm_session()
+        # SQLite: read a snapshot without the write lock until begin_write()
+        self._orm = store.orm_session(read_only=True)
+        self._writing = not self._orm.info.get(READ_ONLY)
         self._events: list[PendingEvent] = []
         self._locked_akten: dict[int, bool] = {}  # Akte id -> exclusively locked
         self._reindex: list[Document] = []  # documents whose index entry must be refreshed
-        self._reindex_waiting = False  # the outbox held earlier work at this commit
         self._dedup_blobs: list[str] = []  # blobs this session reused (put found them stored)
         self._post_commit: list[Callable[[], None]] = []  # run after a successful commit
         self._access: AccessPolicy | None = None
@@ -143,6 +145,7 @@ class UnitOfWork:
         akte_id = akte if isinstance(akte, int) else akte.id
         perms = self.permissions(akte_id)
         if permission in perms:
+            self._writes_with(permission)
             return
         self.record(Action.ACCESS_DENIED, object_type, target if target is not None else akte_id,
                     akte=akte_id, permission=permission.value, operation=operation)
@@ -159,6 +162,7 @@ class UnitOfWork:
             AccessDenied: it does not.
         """
         if self.access.on_store(permission):
+            self._writes_with(permission)
             return
         self.record(Action.ACCESS_DENIED, "store", "", permission=permission.value,
                     operation=operation)
@@ -209,6 +213,7 @@ class UnitOfWork:
             AccessDenied: it is not (the Aktenplan itself is no secret).
         """
         if permission in self.access.on_unit(unit_id):
+            self._writes_with(permission)
             return
         self.record(Action.ACCESS_DENIED, "aktenplan_unit", unit_id, permission=permission.value,
                     operation=operation, kennzeichen=kennzeichen)
@@ -218,81 +223,61 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit every change of this session together with its audit events.
 
+        The Store's commit pipeline (:mod:`eakte._commit`) runs inside the transaction and
+        after it. A session that never called :meth:`begin_write` only ends its read; the
+        audit events of its reads commit in a short write transaction of their own.
+
         Raises:
             StateConflict: a uniqueness rule was violated (e.g. a duplicate Kennzeichen).
+            InvalidInput: a value cannot be stored.
             StorageError: the database failed; nothing was committed.
+            StoreBusy: another writer held the SQLite database beyond the wait.
         """
+        pipeline = self._store.commit_pipeline
+        orm = self._orm
         try:
-            self._orm.flush()
-            if self._dedup_blobs:
-                self._check_reused_blobs()
-            if self._reindex:
-                now = self._now()
-                self._orm.execute(insert(SearchOutbox), [
-                    {"document_id": doc.id, "created_at": now}
-                    for doc in dict.fromkeys(self._reindex)
-                ])
-            elif self._events and self._store.auto_index:
-                # work an interrupted run left in the outbox is picked up by any later write
-                self._reindex_waiting = self._orm.scalar(
-                    select(SearchOutbox.id).limit(1)) is not None
-            append_events(self._orm, self.user, self._events, self._now())
-            self._orm.commit()
+            self._orm.flush()  # in a read-only session, a pending write fails loudly here
+            if not self._writing:
+                self._orm.commit()  # ends the read snapshot
+                orm = self._store.orm_session()
+            pending = PendingCommit(
+                orm=orm, actor=self.user, now=self.now(), events=list(self._events),
+                reindex=list(self._reindex), reused_blobs=list(self._dedup_blobs),
+                hooks=list(self._post_commit), index_progress=self.index_progress)
+            if self._writing or pending.events:
+                pipeline.commit(pending)
         except DbIntegrityError as exc:
-            self._orm.rollback()
-            self._events.clear()
+            self._failed(orm)
             raise StateConflict(f"conflicting change, nothing was saved: {exc.orig}") from exc
         except (DbDataError, UnicodeEncodeError) as exc:
-            self._orm.rollback()
-            self._events.clear()
+            self._failed(orm)
             raise InvalidInput(f"a value cannot be stored, nothing was saved: "
                                f"{getattr(exc, 'orig', None) or exc}") from exc
         except SQLAlchemyError as exc:
-            self._orm.rollback()
-            self._events.clear()
+            self._failed(orm)
             raise StorageError(f"database error, nothing was saved: {exc}") from exc
-        except DatabaseError:  # locked, deadlock, unreachable: nothing was saved either
-            self._orm.rollback()
-            self._events.clear()
+        except EakteError:  # locked, unreachable, refused by a participant: nothing saved
+            self._failed(orm)
             raise
         finally:
-            indexed = bool(self._reindex) or self._reindex_waiting
-            self._reindex_waiting = False
+            self._events.clear()
             self._reindex.clear()
             self._dedup_blobs.clear()
-            hooks, self._post_commit = self._post_commit, []
-        self._events.clear()
-        if indexed:
-            self._store._after_commit(progress=self.index_progress)
-        for hook in hooks:
-            hook()
+            self._post_commit.clear()
+            if orm is not self._orm:
+                orm.close()
+        pipeline.committed(pending)
 
-    def _check_reused_blobs(self) -> None:
-        """Refuse to commit versions whose deduplicated blob a disposal deleted meanwhile.
-
-        ``put`` returns at once for content that is stored already, before this transaction
-        commits; a concurrent disposal could delete that blob in between. Disposal deletes
-        blobs while holding the audit head lock and only after re-checking references, and
-        this check runs under the same lock, so one of the two always sees the other.
-
-        Raises:
-            StorageError: a reused blob is gone; nothing was saved.
-        """
-        self._orm.execute(select(AuditHead.seq).where(AuditHead.id == 1).with_for_update())
-        gone = [sha for sha in dict.fromkeys(self._dedup_blobs)
-                if not self._store.blobs.exists(sha)]
-        if gone:
-            self._orm.rollback()
-            self._events.clear()
-            raise StorageError(
-                f"blob {gone[0]} was deleted by a concurrent disposal while this session "
-                "reused it; nothing was saved, file the content again"
-            )
+    def _failed(self, orm: OrmSession) -> None:
+        """Roll back a failed commit and tell the pipeline."""
+        orm.rollback()
+        self._store.commit_pipeline.rolled_back(orm)
 
     def rollback(self) -> None:
         """Discard the changes of this session; records of content reads are still kept."""
         reads = [e for e in self._events if e.action in KEPT_ON_ROLLBACK]
         self._orm.rollback()
+        self._store.commit_pipeline.rolled_back(self._orm)
         self._events.clear()
         self._reindex.clear()
         self._dedup_blobs.clear()
@@ -375,8 +360,9 @@ class UnitOfWork:
 
         Writers into an Akte take a shared lock, closing and reopening an exclusive one, so
         a document can never be filed into an Akte that another session is closing. On
-        SQLite the whole transaction already holds the database's write lock.
+        SQLite the transaction holds the database's write lock from :meth:`begin_write` on.
         """
+        self.begin_write()
         if self._store.dialect != "postgresql":
             return akte
         held = self._locked_akten.get(akte.id)
@@ -392,8 +378,9 @@ class UnitOfWork:
 
         Two sessions changing the same document then take turns, and the old values each
         audit event records are the ones the other session committed: no lost update. On
-        SQLite the whole transaction already holds the database's write lock.
+        SQLite the transaction holds the database's write lock from :meth:`begin_write` on.
         """
+        self.begin_write()
         if self._store.dialect != "postgresql":
             return
         self.flush()
@@ -471,15 +458,33 @@ class UnitOfWork:
         """The store clock's current time (UTC)."""
         return self._store.clock()
 
-    _now = now  # the spelling :meth:`commit` uses
-
     def begin_write(self) -> None:
         """Declare that this unit of work is about to write (before the reads it depends on).
 
-        Every write operation calls it as its first step.
+        Every write operation calls it as its first step; later calls do nothing.
 
-        On SQLite the write lock is taken here; reads before it run without it.
+        On SQLite the session reads a snapshot without the write lock until here: this
+        ends that read, takes the write lock (``BEGIN IMMEDIATE`` through the write gate)
+        and reloads every object the session holds, so what the operation reads next is
+        current and stays so until the commit. Elsewhere (PostgreSQL) it does nothing.
+
+        Raises:
+            StoreBusy: another writer held the SQLite database beyond the wait.
+            RuntimeError: the session already has unflushed changes (a write operation
+                did not call this first).
         """
+        if self._writing:
+            return
+        try:
+            to_writer(self._orm, self._store.engine)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        self._writing = True
+
+    def _writes_with(self, permission: Permission) -> None:
+        """Take the write lock for an operation that needs more than the right to read."""
+        if permission not in (Permission.READ, Permission.AUDIT):
+            self.begin_write()
 
     def record(self, action: Action, object_type: str, target: Any, **details: Any) -> None:
         """Queue an audit event; it is appended to the chain at commit, with the rows."""
@@ -511,6 +516,7 @@ class UnitOfWork:
             yield
         except BaseException:
             nested.rollback()
+            self._store.commit_pipeline.rolled_back(self._orm)
             del self._events[marks[0]:]
             del self._reindex[marks[1]:]
             del self._dedup_blobs[marks[2]:]
@@ -554,6 +560,7 @@ class UnitOfWork:
         """
         system = clean_text(system, "external system", max_len=100)
         self.require_system(system)
+        self.begin_write()
         external_id = clean_text(external_id, "external id", max_len=500)
         taken = self._orm.scalar(
             select(ExternalRef.object_id).where(

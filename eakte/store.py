@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,26 +21,25 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
-from eakte import _migrate
+import eakte._migrate as _migrate
+from eakte._commit import CommitPipeline
+from eakte._commit_steps import register_builtin
 from eakte._engine import WaitCallback, make_engines
 from eakte._store_config import CONFIG_NAME, StoreConfig
 from eakte.access import StoreJob
 from eakte.aktenzeichen import DEFAULT_PATTERN, AktenzeichenPattern
 from eakte.audit.checkpoint import AutoCheckpointer, Checkpoint, create_checkpoint
-from eakte.audit.log import PendingEvent, append_events
-from eakte.audit.replay.baseline import REPLAYABLE
 from eakte.audit.signing import CheckpointKey, KeyProvider, resolve_key_provider
 from eakte.crypto import settings as encryption
 from eakte.crypto.masterkey import MasterKey
 from eakte.errors import (
     EakteError,
-    IndexingWarning,
     InvalidInput,
     NotFoundError,
     StorageError,
     StoreExistsError,
 )
-from eakte.model import Principal, Setting, install_immutability_guard
+from eakte.model import READ_ONLY, Setting, install_immutability_guard
 from eakte.search.backends import make_search_backend
 from eakte.search.base import SearchBackend
 from eakte.search.indexer import Indexer, ReindexReport
@@ -106,9 +104,12 @@ class Store:
             gate.on_wait = on_writer_wait
         self._sessionmaker = sessionmaker(self._engine, expire_on_commit=False)
         install_immutability_guard(self._sessionmaker.class_)
-        attach_to_store(blobs, self, self._sessionmaker)
+        #: What every unit of work's commit runs, in order (see :mod:`eakte._commit`).
+        self.commit_pipeline = CommitPipeline()
+        self._indexing = register_builtin(self.commit_pipeline, self)
+        attach_to_store(blobs, self, self.commit_pipeline)
         if checkpoint_every is not None:
-            AutoCheckpointer(self, checkpoint_every).install(self._sessionmaker)
+            AutoCheckpointer(self, checkpoint_every).register(self.commit_pipeline)
         self._settings: dict[str, str] | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -117,8 +118,15 @@ class Store:
         self._indexer: Indexer | None = None
         #: Index documents right after each commit (else call ``index_pending``).
         self.auto_index = auto_index
-        #: The last error of indexing after a commit (the commit itself had succeeded).
-        self.last_index_error: EakteError | None = None
+
+    @property
+    def last_index_error(self) -> EakteError | None:
+        """The last error of indexing after a commit (the commit itself had succeeded)."""
+        return self._indexing.last_error
+
+    @last_index_error.setter
+    def last_index_error(self, error: EakteError | None) -> None:
+        self._indexing.last_error = error
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -131,6 +139,11 @@ class Store:
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for tooling; use sessions for records work)."""
         return self._engine
+
+    @property
+    def read_engine(self) -> Engine:
+        """The engine of reads that take no write lock (SQLite; elsewhere :attr:`engine`)."""
+        return self._read_engine
 
     def close(self) -> None:
         """Release the search backend and database connections. Idempotent."""
@@ -223,23 +236,6 @@ class Store:
         indexer = self.indexer
         return None if indexer is None else indexer.drain(progress=progress)
 
-    def _after_commit(self, *, progress: Callable[[int, int | None], None] | None = None
-                      ) -> None:
-        """Index what the commit queued; an index failure never undoes the commit."""
-        if not self.auto_index:
-            return
-        try:
-            self.index_pending(progress=progress)
-            self.last_index_error = None
-        except EakteError as exc:
-            self.last_index_error = exc
-            warnings.warn(
-                f"committed, but indexing failed ({exc}); the change is queued and "
-                "'eakte reindex' will index it",
-                IndexingWarning,
-                stacklevel=3,
-            )
-
     # -- work ----------------------------------------------------------------------------
 
     def session(self, user: str | None = None) -> Session:
@@ -268,8 +264,18 @@ class Store:
         with self.session(user) as s:
             s.require_store_job(job)
 
-    def orm_session(self) -> OrmSession:
-        """Return a raw ORM session on the write engine (internal use and tooling)."""
+    def orm_session(self, *, read_only: bool = False) -> OrmSession:
+        """Return a raw ORM session on the write engine (internal use and tooling).
+
+        With ``read_only`` on SQLite, the session reads a snapshot through the read engine
+        (no write lock) and refuses to write (it is marked :data:`eakte.model.READ_ONLY`);
+        a unit of work switches it to the write engine at ``begin_write()``. Elsewhere
+        ``read_only`` changes nothing.
+        """
+        if read_only and self._read_engine is not self._engine:
+            orm = self._sessionmaker(bind=self._read_engine)
+            orm.info[READ_ONLY] = True
+            return orm
         return self._sessionmaker()
 
     def session_blobs(self, orm: OrmSession) -> BlobStore:
@@ -343,38 +349,6 @@ class Store:
             raise InvalidInput("no checkpoint key: pass checkpoint_key= (or key=), or set "
                                "EAKTE_CHECKPOINT_KEY; create one with 'eakte checkpoint keygen'")
         return create_checkpoint(self, provider)
-
-    def _bootstrap(self, *, admin: str, pattern: str, store_id: str,
-                   search: str = "none") -> None:
-        """Fill a freshly migrated database: settings, administrator, first audit event."""
-        AktenzeichenPattern(pattern)
-        now = self.clock()
-        with self.orm_session() as orm, orm.begin():
-            principal = Principal(name=admin, kind="user", is_admin=True, created_at=now,
-                                  clearance="vs-nfd", display_name="Local administrator")
-            orm.add_all(
-                [
-                    Setting(key="store_id", value=store_id),
-                    Setting(key="aktenzeichen_pattern", value=pattern),
-                    Setting(key="created_at", value=now.isoformat()),
-                    Setting(key="search_backend", value=search),
-                    principal,
-                ]
-            )
-            orm.flush()
-            append_events(
-                orm,
-                admin,
-                [
-                    PendingEvent("store.init", "store", store_id,
-                                 {"aktenzeichen_pattern": pattern, "admin": admin,
-                                  REPLAYABLE: True}),
-                    PendingEvent("principal.create", "principal", admin,
-                                 {"kind": "user", "is_admin": True, "clearance": "vs-nfd",
-                                  "id": principal.id}),
-                ],
-                now,
-            )
 
 
 def _looks_like_url(location: str | os.PathLike[str]) -> bool:
@@ -489,7 +463,7 @@ def init(
                 "the database already holds an eakte store; open it with --db instead"
             )
         store_id = _migrate.new_store_id()
-        store._bootstrap(admin=admin, pattern=aktenzeichen_pattern, store_id=store_id,
+        _migrate.bootstrap(store, admin=admin, pattern=aktenzeichen_pattern, store_id=store_id,
                          search=search_name)
         encryption.record_encryption(store)
         StoreConfig(store_id, db_url, admin, store.clock().isoformat(),
@@ -552,9 +526,10 @@ def open(
                       search=search, auto_index=auto_index, checkpoint_key=checkpoint_key,
                       checkpoint_every=checkpoint_every, on_writer_wait=on_writer_wait)
         try:
-            state = _migrate.prepare(store.engine, create=create, upgrade=upgrade)
+            state = _migrate.prepare(store.engine, create=create, upgrade=upgrade,
+                                     reader=store.read_engine)
             if state == "created":
-                store._bootstrap(admin="admin", pattern=DEFAULT_PATTERN,
+                _migrate.bootstrap(store, admin="admin", pattern=DEFAULT_PATTERN,
                                  store_id=_migrate.new_store_id())
                 encryption.record_encryption(store)
             elif state == "missing":
@@ -595,7 +570,8 @@ def open(
         on_writer_wait=on_writer_wait,
     )
     try:
-        state = _migrate.prepare(store.engine, create=False, upgrade=upgrade)
+        state = _migrate.prepare(store.engine, create=False, upgrade=upgrade,
+                                 reader=store.read_engine)
         if state == "missing":
             raise NotFoundError(
                 "Store", url, f"the store at {str(folder)!r} has no schema in its database"

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 
+from eakte._commit import Stage
 from eakte.audit.events import Action
 from eakte.audit.log import GENESIS_HASH, PendingEvent, append_events, format_time
 from eakte.audit.merkle import MerkleAccumulator
@@ -53,6 +53,7 @@ from eakte.model import AuditEvent, AuditHead
 from eakte.model.checkpoint import AuditCheckpoint
 
 if TYPE_CHECKING:
+    from eakte._commit import CommitPipeline, PendingCommit
     from eakte.context import StoreContext
     from eakte.store import Store
 
@@ -431,13 +432,12 @@ def stored_checkpoints(store: StoreContext, *, seq: int | None = None,
 class AutoCheckpointer:
     """Takes a checkpoint after a commit that leaves ``every`` or more events unchecked.
 
-    Installed on a Store's session factory (``Store(checkpoint_every=N)``): a commit that
-    appended audit events is followed, once it has succeeded, by a look at the head; when the
-    log has grown by ``every`` events since the newest checkpoint, one is taken. A failure
-    never undoes the commit; it is reported as an :class:`~eakte.errors.EakteWarning`.
+    A participant of the Store's commit pipeline (``Store(checkpoint_every=N)``) at the
+    ``CHECKPOINT`` stage: inside a transaction that appended audit events it compares the
+    new head with the newest checkpoint; once the commit has succeeded, a due checkpoint is
+    taken. A failure never undoes the commit; it is reported as an
+    :class:`~eakte.errors.EakteWarning`.
     """
-
-    _FLAG: Final = "eakte_audit_appended"
 
     def __init__(self, store: Store, every: int) -> None:
         if every < 1:
@@ -446,31 +446,32 @@ class AutoCheckpointer:
         self.every = every
         self._busy = threading.local()
 
-    def install(self, factory: sessionmaker[OrmSession]) -> None:
-        """Listen to ``factory``'s sessions."""
-        event.listen(factory, "do_orm_execute", self._on_execute)
-        event.listen(factory, "after_commit", self._on_commit)
-        event.listen(factory, "after_rollback", self._on_rollback)
+    def register(self, pipeline: CommitPipeline) -> None:
+        """Take part in ``pipeline``'s commits."""
+        pipeline.register(self, Stage.CHECKPOINT)
 
-    def _on_execute(self, state: ORMExecuteState) -> None:
-        if state.is_update and getattr(getattr(state.statement, "table", None), "name",
-                                       None) == AuditHead.__tablename__:
-            state.session.info[self._FLAG] = True
+    def before_commit(self, commit: PendingCommit) -> None:
+        """Note whether the events this commit appends make a checkpoint due."""
+        if not commit.appended:
+            return
+        newest = commit.orm.scalar(select(func.max(AuditCheckpoint.seq))) or 0
+        commit.note(self, commit.appended[-1][0] - int(newest) >= self.every)
 
-    def _on_rollback(self, session: OrmSession) -> None:
-        session.info.pop(self._FLAG, None)
-
-    def _on_commit(self, session: OrmSession) -> None:
-        if not session.info.pop(self._FLAG, False) or getattr(self._busy, "on", False):
+    def after_commit(self, commit: PendingCommit) -> None:
+        """Take the checkpoint noted as due; warn if that fails."""
+        if not commit.noted(self, False) or getattr(self._busy, "on", False):
             return
         self._busy.on = True
         try:
-            self.run_if_due()
+            self.store.checkpoint()
         except EakteError as exc:
             warnings.warn(f"committed, but taking the audit checkpoint failed: {exc}",
-                          EakteWarning, stacklevel=2)
+                          EakteWarning, stacklevel=4)
         finally:
             self._busy.on = False
+
+    def after_rollback(self, orm: OrmSession) -> None:
+        """Nothing is kept between commits."""
 
     def due(self) -> bool:
         """Return True when ``every`` events or more follow the newest checkpoint.

@@ -53,8 +53,8 @@ from eakte.storage.local import CHUNK_SIZE, LocalBlobStore
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session as OrmSession
-    from sqlalchemy.orm import sessionmaker
 
+    from eakte._commit import CommitPipeline
     from eakte.context import StoreContext
 
 __all__ = ["AkteBlobs", "EncryptedBlobStore", "EncryptingBlobStore", "SessionBlobs"]
@@ -105,13 +105,13 @@ class EncryptingBlobStore:
 
     # -- the store it belongs to ---------------------------------------------------------
 
-    def attach(self, store: StoreContext, sessions: sessionmaker[OrmSession]) -> None:
-        """Bind the key ring to ``store``: its sessions stage data keys and seal them.
+    def attach(self, store: StoreContext, pipeline: CommitPipeline) -> None:
+        """Bind the key ring to ``store``: its sessions stage data keys, its commits seal them.
 
         Raises:
             ValueError: the blob store belongs to another store already.
         """
-        self.keyring.bind(store, sessions)
+        self.keyring.bind(store, pipeline)
 
     def in_session(self, orm: OrmSession) -> SessionBlobs:
         """Return this store as seen by one ORM session (see :class:`SessionBlobs`)."""

@@ -9,7 +9,7 @@ key, which never enters the database. Rows (see :mod:`eakte.model.crypto`):
   agree on one DEK per address, and a file is only ever replaced when no stored key can
   open it (the leftover of a crash or of a crypto-shredded Akte).
 - ``blob_keys`` (address, Akte): written when the session that files the content commits
-  (:meth:`KeyRing.seal`, run by the ORM's ``before_commit`` under the audit head lock),
+  (:meth:`KeyRing.seal`, run by the commit pipeline under the audit head lock),
   for exactly the Akten whose versions or renditions refer to the address. The DEKs of a
   session's puts wait in ``orm.info`` until then. Keys therefore commit atomically with the
   rows that need them; a crash before the commit leaves at most an orphan file that no key
@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session as OrmSession
 
+from eakte._commit import CommitPipeline, Stage
 from eakte.crypto.aead import key_check, new_key, seal, unseal
 from eakte.crypto.masterkey import MasterKeyProvider
 from eakte.errors import IntegrityError, MasterKeyError, Problem
@@ -55,8 +56,7 @@ from eakte.model import (
 from eakte.model.lifecycle import disposed_akte_ids
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import sessionmaker
-
+    from eakte._commit import PendingCommit
     from eakte.context import StoreContext
 
 __all__ = [
@@ -209,8 +209,8 @@ class KeyRing:
                                "pass it to eakte.open(..., blobs=...)")
         return self._store
 
-    def bind(self, store: StoreContext, sessions: sessionmaker[OrmSession]) -> None:
-        """Attach to ``store``: its sessions stage data keys and seal them at commit.
+    def bind(self, store: StoreContext, pipeline: CommitPipeline) -> None:
+        """Attach to ``store``: its sessions stage data keys, its commits seal them.
 
         Raises:
             ValueError: the key ring belongs to another store.
@@ -218,11 +218,7 @@ class KeyRing:
         if self._store is not None and self._store is not store:
             raise ValueError("an EncryptedBlobStore belongs to one Store; create another")
         self._store = store
-        from sqlalchemy import event
-
-        event.listen(sessions, "before_commit", self._before_commit)
-        event.listen(sessions, "after_commit", self._after_commit)
-        event.listen(sessions, "after_rollback", self._forget_staged)
+        pipeline.register(self, Stage.KEYS)
 
     # -- Akte keys -----------------------------------------------------------------------
 
@@ -383,16 +379,17 @@ class KeyRing:
                 written += 1
         return written
 
-    def _before_commit(self, orm: OrmSession) -> None:
-        if not orm.in_nested_transaction():
-            self.seal(orm)
+    def before_commit(self, commit: PendingCommit) -> None:
+        """Seal the staged keys inside the committing transaction (commit pipeline)."""
+        self.seal(commit.orm)
 
-    def _after_commit(self, orm: OrmSession) -> None:
-        if not orm.in_nested_transaction():
-            orm.info.pop(_STAGE, None)
+    def after_commit(self, commit: PendingCommit) -> None:
+        """Forget the keys staged for the committed transaction."""
+        commit.orm.info.pop(_STAGE, None)
 
-    @staticmethod
-    def _forget_staged(orm: OrmSession) -> None:
-        # Any rollback (also of a savepoint) may have released the rows that reserved the
-        # staged keys; later puts in this session choose again.
+    def after_rollback(self, orm: OrmSession) -> None:
+        """Forget the staged keys after any rollback (also of a savepoint).
+
+        It may have released the rows that reserved them; later puts choose again.
+        """
         orm.info.pop(_STAGE, None)

@@ -26,6 +26,7 @@ from eakte.model.vorgang import Vorgang
 
 __all__ = [
     "IMMUTABLE_TABLES",
+    "READ_ONLY",
     "AdapterCursor",
     "Akte",
     "AkteDisposal",
@@ -58,11 +59,18 @@ __all__ = [
 IMMUTABLE_TABLES: tuple[str, ...] = ("versions", "renditions", "audit_events",
                                      "audit_checkpoints")
 _IMMUTABLE_CLASSES = (Version, Rendition, AuditEvent, AuditCheckpoint)
+#: Key in ``OrmSession.info``: the session reads a snapshot and must not write (SQLite
+#: units of work before ``begin_write()``); the guard refuses its writes.
+READ_ONLY = "eakte.read_only"
+_READ_ONLY_HINT = ("a unit of work wrote before taking the write lock: the operation must "
+                   "call begin_write() before it reads what it changes")
 #: Session classes that carry the guard (weak: sessionmaker classes come and go).
 _GUARDED: weakref.WeakSet[type[OrmSession]] = weakref.WeakSet()
 
 
 def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError(_READ_ONLY_HINT)
     for obj in session.deleted:
         if isinstance(obj, _IMMUTABLE_CLASSES):
             raise StateConflict(f"{type(obj).__name__} rows are immutable and cannot be deleted")
@@ -72,6 +80,9 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update
+                                              or state.is_delete):
+        raise RuntimeError(_READ_ONLY_HINT)
     if not (state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
@@ -82,6 +93,9 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 
 def install_immutability_guard(session_class: type[OrmSession]) -> None:
     """Make ``session_class`` refuse UPDATE and DELETE of versions, renditions and audit rows.
+
+    Its sessions marked :data:`READ_ONLY` in their ``info`` refuse every write. The guard
+    only refuses; it does no commit work.
 
     Args:
         session_class: an ORM session class, e.g. from ``sessionmaker``.

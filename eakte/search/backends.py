@@ -8,8 +8,8 @@ from eakte._registry import Registry
 from eakte.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from eakte.context import StoreContext
     from eakte.search.base import SearchBackend
-    from eakte.store import Store
 
 __all__ = ["SEARCH_BACKENDS", "make_search_backend"]
 
@@ -26,7 +26,7 @@ SEARCH_BACKENDS: Registry[Any] = Registry(
 )
 
 
-def make_search_backend(store: Store, name: str) -> SearchBackend:
+def make_search_backend(store: StoreContext, name: str) -> SearchBackend:
     """Build the backend called ``name`` for ``store``.
 
     Raises:

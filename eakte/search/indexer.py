@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,9 +23,9 @@ from eakte.model.lifecycle import disposed_akte_ids
 from eakte.search.base import IndexDocument, SearchBackend, SharedWriter
 
 if TYPE_CHECKING:
-    from eakte.store import Store
+    from eakte.context import StoreContext
 
-__all__ = ["Indexer", "ReindexReport"]
+__all__ = ["Indexer", "OutboxBatch", "ReindexReport"]
 
 Progress = Callable[[int, int | None], None]
 
@@ -40,6 +40,28 @@ class ReindexReport:
     needs_ocr: int = 0
     full: bool = False
     reason: str | None = None
+
+
+class _Entry(NamedTuple):
+    """A document's index entry without its text, and the id of the version it shows."""
+
+    entry: IndexDocument
+    version_id: int
+
+
+@dataclass(frozen=True)
+class OutboxBatch:
+    """Outbox rows read inside a writer's transaction, with their documents' entries.
+
+    Attributes:
+        rows: ``(outbox id, document id)`` in outbox order.
+        entries: the index entry (without text) of each document that exists then.
+        complete: False when more rows waited than one batch holds.
+    """
+
+    rows: tuple[tuple[int, int], ...]
+    entries: dict[int, _Entry]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -83,7 +105,7 @@ class Indexer:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreContext,
         backend: SearchBackend,
         *,
         batch: int = 500,
@@ -104,13 +126,8 @@ class Indexer:
                 OrmSession(bind=conn) as orm:
             yield orm
 
-    def _load(self, document_ids: Sequence[int], known: dict[int, _Prepared] | None = None
-              ) -> tuple[dict[int, _Prepared], list[int]]:
-        """Return the current index entry of each existing document, and the missing ids.
-
-        Entries in ``known`` whose metadata still match the database keep their text;
-        only the others are extracted (again).
-        """
+    def _entries(self, orm: OrmSession, document_ids: Sequence[int]) -> dict[int, _Entry]:
+        """Return the index entry (without text) of each existing, non-disposed document."""
         stmt = (
             select(Document, Version, Akte.aktenzeichen)
             .join(Version, (Version.document_id == Document.id)
@@ -120,11 +137,9 @@ class Indexer:
             # documents of disposed Akten lost their content: they leave the index
             .where(Document.akte_id.not_in(disposed_akte_ids()))
         )
-        with self._reading() as orm:
-            rows = orm.execute(stmt).all()
-        prepared: dict[int, _Prepared] = {}
-        for document, version, aktenzeichen in rows:
-            entry = IndexDocument(
+        entries: dict[int, _Entry] = {}
+        for document, version, aktenzeichen in orm.execute(stmt).all():
+            entries[document.id] = _Entry(IndexDocument(
                 document_id=document.id,
                 akte_id=document.akte_id,
                 aktenzeichen=aktenzeichen,
@@ -138,33 +153,54 @@ class Indexer:
                 created_at=document.created_at,
                 document_date=document.document_date,
                 metadata=_flatten(document.meta),
-            )
-            earlier = (known or {}).get(document.id)
+            ), version.id)
+        return entries
+
+    def _prepare(self, entries: dict[int, _Entry], document_ids: Sequence[int],
+                 known: dict[int, _Prepared] | None = None
+                 ) -> tuple[dict[int, _Prepared], list[int]]:
+        """Return the full index entry of each of ``entries``, and the missing ids.
+
+        Entries in ``known`` whose metadata still match keep their text; only the others
+        are extracted (again).
+        """
+        prepared: dict[int, _Prepared] = {}
+        for doc_id, (entry, version_id) in entries.items():
+            earlier = (known or {}).get(doc_id)
             if earlier is not None and replace(earlier.entry, text="") == entry:
-                prepared[document.id] = earlier
+                prepared[doc_id] = earlier
                 continue
-            extraction = self._extract(version)
-            prepared[document.id] = _Prepared(
+            extraction = self._extract(entry)
+            prepared[doc_id] = _Prepared(
                 replace(entry, text=_full_text(extraction)),
-                {"version_id": version.id, "status": str(extraction.status),
+                {"version_id": version_id, "status": str(extraction.status),
                  "chars": len(extraction.text), "problems": list(extraction.problems)})
         missing = [i for i in document_ids if i not in prepared]
         return prepared, missing
 
-    def _extract(self, version: Version) -> Extraction:
+    def _load(self, document_ids: Sequence[int], known: dict[int, _Prepared] | None = None
+              ) -> tuple[dict[int, _Prepared], list[int]]:
+        """Return the current index entry of each existing document, and the missing ids."""
+        with self._reading() as orm:
+            entries = self._entries(orm, document_ids)
+        return self._prepare(entries, document_ids, known)
+
+    def _extract(self, entry: IndexDocument) -> Extraction:
         try:
-            with self.store.blobs.open(version.sha256) as fh:
+            with self.store.blobs.open(entry.sha256) as fh:
                 data = read_at_most(fh, self.limits.max_input_bytes + 1)
         except EakteError as exc:
             return Extraction(text="", status="failed",  # type: ignore[arg-type]
                               problems=[f"content unavailable: {exc}"])
-        return extract_text(data, version.mime, filename=version.filename, limits=self.limits)
+        return extract_text(data, entry.mime, filename=entry.filename, limits=self.limits)
 
-    def _record(self, extractions: Iterable[dict[str, Any]], outbox_ids: Iterable[int]) -> None:
+    def _record(self, extractions: Iterable[dict[str, Any]], outbox_ids: Iterable[int],
+                orm: OrmSession | None = None) -> None:
         """Record extraction outcomes and remove the handled outbox rows, in one transaction.
 
         Outbox ids are never reused, so only the rows this run read are removed; a row
         written meanwhile, for the same document or another, stays for the next run.
+        With ``orm``, the rows are written in its (open) transaction instead of a new one.
         """
         now = self.store.clock()
         # one order for every process, so concurrent upserts cannot deadlock
@@ -173,20 +209,27 @@ class Indexer:
         outbox = sorted(outbox_ids)
         if not rows and not outbox:
             return
-        with self.store.orm_session() as orm, orm.begin():
-            if rows:
-                # an upsert: several processes may drain the same outbox rows at once
-                insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
-                stmt = insert(TextExtraction)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[TextExtraction.version_id],
-                    set_={c: stmt.excluded[c] for c in ("status", "chars", "problems",
-                                                        "extracted_at")},
-                )
-                orm.execute(stmt, rows)
-            for start in range(0, len(outbox), 500):
-                orm.execute(delete(SearchOutbox)
-                            .where(SearchOutbox.id.in_(outbox[start:start + 500])))
+        if orm is None:
+            with self.store.orm_session() as own, own.begin():
+                self._write_record(own, rows, outbox)
+        else:
+            self._write_record(orm, rows, outbox)
+
+    def _write_record(self, orm: OrmSession, rows: list[dict[str, Any]],
+                      outbox: list[int]) -> None:
+        if rows:
+            # an upsert: several processes may drain the same outbox rows at once
+            insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+            stmt = insert(TextExtraction)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[TextExtraction.version_id],
+                set_={c: stmt.excluded[c] for c in ("status", "chars", "problems",
+                                                    "extracted_at")},
+            )
+            orm.execute(stmt, rows)
+        for start in range(0, len(outbox), 500):
+            orm.execute(delete(SearchOutbox)
+                        .where(SearchOutbox.id.in_(outbox[start:start + 500])))
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -214,12 +257,17 @@ class Indexer:
             if missing:
                 self.backend.delete(missing)
         extractions = [p.extraction for p in current.values()]
-        report.indexed += len(current)
-        report.deleted += len(missing)
+        self._count(report, len(current), len(missing), extractions)
+        self._record(extractions, outbox_ids)
+
+    @staticmethod
+    def _count(report: ReindexReport, indexed: int, deleted: int,
+               extractions: list[dict[str, Any]]) -> None:
+        report.indexed += indexed
+        report.deleted += deleted
         for e in extractions:
             report.failed_extractions += e["status"] == "failed"
             report.needs_ocr += e["status"] == "needs_ocr"
-        self._record(extractions, outbox_ids)
 
     # -- public --------------------------------------------------------------------------
 
@@ -261,6 +309,59 @@ class Indexer:
             f"{documents} document(s) await indexing ({rows} outbox entries) and are not "
             "found by search yet; run 'eakte reindex' to index them now",
             severity="notice", data={"documents": documents, "outbox": rows})]
+
+    def outbox_batch(self, orm: OrmSession) -> OutboxBatch | None:
+        """Read the waiting outbox rows and their entries in ``orm``'s transaction.
+
+        A writer calls this just before its commit (the commit pipeline does), so that
+        :meth:`index_batch` needs one transaction after it. None when nothing waits.
+
+        Raises:
+            SearchError: the database failed.
+        """
+        with _database_errors("reading the search outbox"):
+            rows = orm.execute(select(SearchOutbox.id, SearchOutbox.document_id)
+                               .order_by(SearchOutbox.id).limit(self.batch + 1)).all()
+            if not rows:
+                return None
+            complete = len(rows) <= self.batch
+            taken = tuple((int(r[0]), int(r[1])) for r in rows[:self.batch])
+            ids = list(dict.fromkeys(doc_id for _, doc_id in taken))
+            return OutboxBatch(taken, self._entries(orm, ids), complete)
+
+    def index_batch(self, batch: OutboxBatch, *,
+                    progress: Progress | None = None) -> ReindexReport:
+        """Index what :meth:`outbox_batch` read, after the writer's commit.
+
+        Text is extracted first, outside any transaction. Then one transaction, under the
+        index lock, reads the entries again (whatever changed meanwhile is extracted
+        again), updates the index, records the extractions and removes the rows. When
+        more rows waited than one batch holds, the outbox is drained as usual instead.
+
+        Raises:
+            SearchError: the backend or the database failed; the outbox keeps the work.
+        """
+        with _database_errors("indexing after the commit"):
+            reason = self.backend.needs_rebuild()
+            if reason:
+                return self.rebuild(progress=progress, reason=reason)
+            if not batch.complete:  # more than one batch waits: drain all, counted
+                return self._drain(progress=progress)
+            report = ReindexReport()
+            ids = list(dict.fromkeys(doc_id for _, doc_id in batch.rows))
+            prepared, _ = self._prepare(batch.entries, ids)
+            with self._exclusive(), self.store.orm_session() as orm, orm.begin():
+                current, missing = self._prepare(self._entries(orm, ids), ids, prepared)
+                if current:
+                    self.backend.index([p.entry for p in current.values()])
+                if missing:
+                    self.backend.delete(missing)
+                extractions = [p.extraction for p in current.values()]
+                self._record(extractions, [row_id for row_id, _ in batch.rows], orm)
+            self._count(report, len(current), len(missing), extractions)
+            if progress is not None:
+                progress(len(batch.rows), len(batch.rows))
+            return report
 
     def drain(self, *, progress: Progress | None = None) -> ReindexReport:
         """Index every document waiting in the outbox, in batches.

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, cast, runtime_checkable
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session as OrmSession
-    from sqlalchemy.orm import sessionmaker
 
+    from eakte._commit import CommitPipeline
     from eakte.context import StoreContext
 
 __all__ = [
@@ -172,8 +172,7 @@ class DraftingBlobStore(BlobStore, Protocol):
         ...
 
 
-def attach_to_store(blobs: BlobStore, store: StoreContext,
-                    sessions: sessionmaker[OrmSession]) -> None:
+def attach_to_store(blobs: BlobStore, store: StoreContext, pipeline: CommitPipeline) -> None:
     """Tell ``blobs`` which store it belongs to, if it wants to know (``attach``).
 
     Raises:
@@ -181,7 +180,7 @@ def attach_to_store(blobs: BlobStore, store: StoreContext,
     """
     attach = getattr(blobs, "attach", None)
     if callable(attach):
-        attach(store, sessions)
+        attach(store, pipeline)
 
 
 def session_view(blobs: BlobStore, orm: OrmSession) -> BlobStore:
