@@ -35,6 +35,7 @@ import io
 import os
 from typing import TYPE_CHECKING, BinaryIO, Final
 
+from eakte.audit.problems import ProblemKind
 from eakte.errors import IntegrityError, Problem, StorageError
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def _damaged(sha256: str, where: str, why: str) -> IntegrityError:
     return IntegrityError(
         f"blob {sha256} is damaged: {where} {why}; the encrypted file was altered, cut off or "
         "swapped. Run 'eakte verify' and restore the file from a backup",
-        [Problem("blob.corrupt", f"blob {sha256}", f"{where} {why}")],
+        [Problem(ProblemKind.BLOB_CORRUPT, f"blob {sha256}", f"{where} {why}")],
     )
 
 

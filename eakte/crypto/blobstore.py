@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, TypeVar
 
+from eakte.audit.problems import ProblemKind
 from eakte.crypto.aead import (
     SEGMENT_SHIFT,
     DecryptingReader,
@@ -181,7 +182,7 @@ class EncryptingBlobStore:
             raise IntegrityError(
                 f"blob {sha256} cannot be decrypted: no Akte holds a key for it (every Akte "
                 "that filed it was disposed, or its key rows were removed)",
-                [Problem("blob.key_missing", f"blob {sha256}",
+                [Problem(ProblemKind.BLOB_KEY_MISSING, f"blob {sha256}",
                          "no stored key opens this blob")])
         return io.BufferedReader(DecryptingReader(raw, key, sha256), buffer_size=CHUNK_SIZE)
 
@@ -206,8 +207,8 @@ class EncryptingBlobStore:
         try:
             return plaintext_size(stored, segment_shift=self._shift)
         except ValueError as exc:
-            raise IntegrityError(f"blob {sha256} is damaged: {exc}",
-                                 [Problem("blob.corrupt", f"blob {sha256}", str(exc))]) from exc
+            problem = Problem(ProblemKind.BLOB_CORRUPT, f"blob {sha256}", str(exc))
+            raise IntegrityError(f"blob {sha256} is damaged: {exc}", [problem]) from exc
 
     def delete(self, sha256: str) -> None:
         """Remove the blob if present (disposal, orphan collection).

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eakte.audit.events import Action
 from eakte.audit.log import PendingEvent, append_events
+from eakte.audit.problems import ProblemKind
 from eakte.crypto.aead import key_check, unseal
 from eakte.crypto.keyring import blob_context
 from eakte.crypto.settings import keyring_of
@@ -94,16 +95,17 @@ def check_keys(store: StoreContext, conn: Connection, *, unwrap_blob_keys: bool 
             select(AkteKey.akte_id, AkteKey.master_key_id, AkteKey.wrapped)):
         if akte_id in disposed:
             problems.append(Problem(
-                "keys.not_shredded", f"Akte {akte_id}",
+                ProblemKind.KEYS_NOT_SHREDDED, f"Akte {akte_id}",
                 "the Akte was disposed but its key still exists ('eakte repair' deletes it)",
                 severity="notice"))
             continue
         try:
             keks[akte_id] = ring.unwrap_akte_key(akte_id, master_key_id, wrapped)
         except MasterKeyError as exc:
-            problems.append(Problem("keys.master_key_mismatch", f"Akte {akte_id}", str(exc)))
+            problems.append(Problem(ProblemKind.KEYS_MASTER_KEY_MISMATCH, f"Akte {akte_id}",
+                                    str(exc)))
         except IntegrityError as exc:
-            problems.append(Problem("keys.akte_key_damaged", f"Akte {akte_id}", str(exc)))
+            problems.append(Problem(ProblemKind.KEYS_AKTE_KEY_DAMAGED, f"Akte {akte_id}", str(exc)))
     if unwrap_blob_keys:
         rows = conn.execute(
             select(BlobKey.sha256, BlobKey.akte_id, BlobKey.wrapped_dek, EncryptedBlob.key_check)
@@ -116,19 +118,19 @@ def check_keys(store: StoreContext, conn: Connection, *, unwrap_blob_keys: bool 
             dek = unseal(kek, wrapped_dek, blob_context(sha, akte_id))
             if dek is None or (expected is not None and key_check(dek) != expected):
                 problems.append(Problem(
-                    "keys.blob_key_damaged", f"blob {sha}",
+                    ProblemKind.KEYS_BLOB_KEY_DAMAGED, f"blob {sha}",
                     f"the key wrapped for Akte {akte_id} does not open this blob: the key "
                     "row was altered"))
     leftovers = conn.execute(select(BlobKey.akte_id).where(BlobKey.akte_id.in_(disposed))
                              .distinct()).scalars().all() if disposed else []
     problems.extend(Problem(
-        "keys.not_shredded", f"Akte {akte_id}",
+        ProblemKind.KEYS_NOT_SHREDDED, f"Akte {akte_id}",
         "the Akte was disposed but data-key wrappings for it remain ('eakte repair' deletes "
         "them)", severity="notice") for akte_id in leftovers)
     for sha, akte_id in conn.execute(select(BlobKey.sha256, BlobKey.akte_id)
                                      .where(_unreferenced_wrappings())):
         problems.append(Problem(
-            "keys.orphan", f"blob {sha}",
+            ProblemKind.KEYS_ORPHAN, f"blob {sha}",
             f"a key for Akte {akte_id}, which files no such content (left by an interrupted "
             "or outside write); 'eakte repair' removes it", severity="notice"))
     missing = conn.execute(_unwrapped_pairs()).all()
@@ -137,7 +139,7 @@ def check_keys(store: StoreContext, conn: Connection, *, unwrap_blob_keys: bool 
             select(Akte.id, Akte.aktenzeichen).where(
                 Akte.id.in_({int(akte_id) for akte_id, _ in missing})))}
         problems.extend(Problem(
-            "keys.wrapping_missing", f"blob {sha}",
+            ProblemKind.KEYS_WRAPPING_MISSING, f"blob {sha}",
             f"Akte {names.get(akte_id, akte_id)} files this blob but holds no key for it: key "
             "rows were removed outside eakte") for akte_id, sha in missing)
     return problems

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session as OrmSession
 
 from eakte._commit import CommitPipeline, Stage
+from eakte.audit.problems import ProblemKind
 from eakte.crypto.aead import key_check, new_key, seal, unseal
 from eakte.crypto.masterkey import MasterKeyProvider
 from eakte.errors import IntegrityError, MasterKeyError, Problem
@@ -249,7 +250,7 @@ class KeyRing:
             raise IntegrityError(
                 f"the key row of Akte {akte_id} is damaged: the master key {current} does not "
                 "open it; run 'eakte verify'",
-                [Problem("keys.akte_key_damaged", f"Akte {akte_id}",
+                [Problem(ProblemKind.KEYS_AKTE_KEY_DAMAGED, f"Akte {akte_id}",
                          "its key does not unwrap with the master key")]) from exc
         self._remember(akte_id, wrapped, kek)
         return kek
@@ -308,7 +309,7 @@ class KeyRing:
         raise IntegrityError(
             f"blob {sha256} cannot be decrypted: the key rows of Akte(n) "
             f"{', '.join(map(str, damaged))} are damaged; run 'eakte verify'",
-            [Problem("keys.blob_key_damaged", f"blob {sha256}",
+            [Problem(ProblemKind.KEYS_BLOB_KEY_DAMAGED, f"blob {sha256}",
                      f"no stored wrapping yields its data key (Akten {damaged})")])
 
     def choose_dek(self, tx: Executor, sha256: str, fresh: bytes, now: datetime) -> bytes:

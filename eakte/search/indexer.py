@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
+from eakte.audit.problems import ProblemKind
 from eakte.errors import EakteError, Problem, SearchError
 from eakte.ingest.extract import Extraction, extract_text
 from eakte.ingest.limits import ExtractLimits, read_at_most
@@ -305,7 +306,7 @@ class Indexer:
             return []
         documents = self.pending_documents()
         return [Problem(
-            "index.pending", "search index",
+            ProblemKind.INDEX_PENDING, "search index",
             f"{documents} document(s) await indexing ({rows} outbox entries) and are not "
             "found by search yet; run 'eakte reindex' to index them now",
             severity="notice", data={"documents": documents, "outbox": rows})]
@@ -478,18 +479,18 @@ class Indexer:
             want = expected.get(entry.document_id)
             if want is None:
                 problems.append(Problem(
-                    "index.unknown", f"document {entry.document_id}",
+                    ProblemKind.INDEX_UNKNOWN, f"document {entry.document_id}",
                     "indexed but not in the database (run 'eakte reindex')",
                     severity="notice", data={"document_id": entry.document_id}))
             elif want != (entry.version, entry.sha256) and entry.document_id not in waiting:
                 problems.append(Problem(
-                    "index.stale", f"document {entry.document_id}",
+                    ProblemKind.INDEX_STALE, f"document {entry.document_id}",
                     f"index holds version {entry.version}, the newest is {want[0]} "
                     "(run 'eakte reindex')",
                     severity="notice", data={"document_id": entry.document_id}))
         for doc_id in sorted(expected.keys() - seen - waiting):
             problems.append(Problem(
-                "index.missing", f"document {doc_id}",
+                ProblemKind.INDEX_MISSING, f"document {doc_id}",
                 "not in the search index (run 'eakte reindex')",
                 severity="notice", data={"document_id": doc_id}))
         return problems

@@ -6,6 +6,7 @@ import hashlib
 import io
 from typing import BinaryIO
 
+from eakte.audit.problems import ProblemKind
 from eakte.errors import IntegrityError, Problem, StorageError
 
 __all__ = ["VerifyingReader"]
@@ -59,7 +60,7 @@ class VerifyingReader(io.RawIOBase):
             raise IntegrityError(
                 f"blob {self._sha256} is damaged: its content hashes to {actual} "
                 f"({self._read} bytes); run 'eakte verify' and restore it from a backup",
-                [Problem("blob.corrupt", f"blob {self._sha256}",
+                [Problem(ProblemKind.BLOB_CORRUPT, f"blob {self._sha256}",
                          "content does not match its SHA-256")],
             )
 
