@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError as DbDataError
@@ -55,11 +54,11 @@ _Obj = TypeVar("_Obj", Akte, Vorgang, Document, Version)
 
 
 class UnitOfWork:
-    """A short-lived unit of work acting as one principal.
+    """A short-lived unit of work acting as one principal: one transaction and its events.
 
-    Use it as a context manager: on normal exit everything done in it is committed together
-    with its audit events; on an exception nothing is (except the record that content was
-    read, which is kept). Objects returned stay readable after the session ends.
+    A :class:`~eakte.session.Session` holds one and decides when it commits (normal exit of
+    its ``with`` block) or rolls back (an exception: nothing is kept except the records of
+    content reads and refusals). Objects returned stay readable after it ends.
     """
 
     def __init__(self, store: Store, user: str) -> None:
@@ -291,27 +290,6 @@ class UnitOfWork:
         if not self._closed:
             self._closed = True
             self._orm.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.commit()
-            else:
-                try:
-                    self.rollback()
-                except EakteError as rollback_exc:  # keep the original error in charge
-                    if exc is not None:
-                        exc.add_note(f"recording content reads failed too: {rollback_exc}")
-        finally:
-            self.close()
 
     # -- identity and flushing ----------------------------------------------------------
 

@@ -228,11 +228,15 @@ def test_reads_do_not_begin_writing(store: Any, monkeypatch: pytest.MonkeyPatch)
         begin_write(self)
 
     monkeypatch.setattr(UnitOfWork, "begin_write", counted)
-    with store.session() as s:
+    with store.session() as s:  # every write begins writing (repeated calls are no-ops)
         s.add_plan_unit("630.10", "Baugenehmigungen")
+        assert calls
+        calls.clear()
         akte = s.create_akte("630.10", "Neubau")
+        assert calls
+        calls.clear()
         doc = s.file_document(akte, b"Antrag", filename="antrag.txt")
-    assert calls == ["write"] * 3
+        assert calls
     calls.clear()
     with store.session() as s:
         s.get_akte(akte.aktenzeichen)

@@ -95,13 +95,8 @@ def vorgaenge(uow: UnitOfWork, akte: Akte) -> list[Vorgang]:
         select(Vorgang).where(Vorgang.akte_id == akte.id).order_by(Vorgang.id)))
 
 
-def close_vorgang(uow: UnitOfWork, vorgang: Vorgang) -> Vorgang:
-    """Close a Vorgang (z.d.A.): it and its Teilvorgänge refuse new documents.
-
-    Raises:
-        StateConflict: the Vorgang is closed already, or its Akte was disposed.
-    """
-    uow.begin_write()
+def _locked_for_status(uow: UnitOfWork, vorgang: Vorgang) -> tuple[Vorgang, Akte]:
+    """Check the right to close or reopen, lock the Akte and reload the Vorgang's status."""
     vorgang = uow.own(vorgang)
     uow.require(Permission.EDIT, vorgang.akte_id, "close or reopen Vorgänge",
                 object_type="vorgang", target=vorgang.id,
@@ -109,6 +104,17 @@ def close_vorgang(uow: UnitOfWork, vorgang: Vorgang) -> Vorgang:
     akte = uow.lock_akte(get_akte(uow, vorgang.akte_id), exclusive=True)
     uow.flush()  # refresh must not discard this session's pending changes
     uow.orm.refresh(vorgang)
+    return vorgang, akte
+
+
+def close_vorgang(uow: UnitOfWork, vorgang: Vorgang) -> Vorgang:
+    """Close a Vorgang (z.d.A.): it and its Teilvorgänge refuse new documents.
+
+    Raises:
+        StateConflict: the Vorgang is closed already, or its Akte was disposed.
+    """
+    uow.begin_write()
+    vorgang, akte = _locked_for_status(uow, vorgang)
     if uow.is_disposed(akte):
         raise StateConflict(f"Akte {akte.aktenzeichen!r} was disposed; nothing can change")
     if vorgang.status == AkteStatus.CLOSED:
@@ -128,13 +134,7 @@ def reopen_vorgang(uow: UnitOfWork, vorgang: Vorgang) -> Vorgang:
         StateConflict: the Vorgang is open, its Akte or its parent Vorgang is closed.
     """
     uow.begin_write()
-    vorgang = uow.own(vorgang)
-    uow.require(Permission.EDIT, vorgang.akte_id, "close or reopen Vorgänge",
-                object_type="vorgang", target=vorgang.id,
-                hidden_as=("Vorgang", vorgang.id))
-    akte = uow.lock_akte(get_akte(uow, vorgang.akte_id), exclusive=True)
-    uow.flush()  # refresh must not discard this session's pending changes
-    uow.orm.refresh(vorgang)
+    vorgang, akte = _locked_for_status(uow, vorgang)
     if vorgang.status != AkteStatus.CLOSED:
         raise StateConflict(f"Vorgang {vorgang.id} {vorgang.title!r} is open; nothing to "
                             "reopen")
