@@ -109,6 +109,8 @@ class SearchIndexing(_Step):
         """Read the waiting outbox rows (only when something was changed)."""
         if not self.store.auto_index or not (commit.reindex or commit.events):
             return
+        if not commit.reindex and commit.orm.scalar(select(SearchOutbox.id).limit(1)) is None:
+            return  # e.g. only a content read: no backend to open, nothing waits
         try:
             indexer = self.store.indexer
             if indexer is not None:
